@@ -1,0 +1,41 @@
+import { fileURLToPath } from 'node:url'
+import { PrismaPg } from '@prisma/adapter-pg'
+import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils'
+import prismaMigrate, { type SchemaEngine } from '@prisma/migrate'
+import pg from 'pg'
+
+// a CommonJS bundle whose named exports Node cannot detect statically
+const { Migrate, SchemaEngineWasm } = prismaMigrate
+
+export const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url))
+
+/**
+ * Prisma's WebAssembly schema engine: the same migrations and `_prisma_migrations` table as
+ * `prisma migrate deploy`, without the native engine binary.
+ */
+export async function openSchemaEngine(connectionString: string) {
+  const pool = new pg.Pool({ connectionString, max: 2 })
+  const clients = new Set<pg.PoolClient>()
+  pool.on('connect', (client) => clients.add(client))
+  const wasm = await SchemaEngineWasm.setup({ adapter: bindMigrationAwareSqlAdapterFactory(new PrismaPg(pool)) })
+  const engine: SchemaEngine = {
+    migrateDiff: (input) => wasm.migrateDiff(input),
+    stop: async () => {
+      await wasm.stop()
+      // the engine keeps a client checked out; end every client so nothing holds the process open
+      await Promise.all([...clients].map((client) => client.end().catch(() => {})))
+      await pool.end()
+    },
+  }
+  return { migrate: new Migrate({ engine: wasm, migrationsDirPath: migrationsDir }), engine }
+}
+
+/** Applies every committed migration not yet applied; a no-op when the database is current. */
+export async function applyMigrations(connectionString: string): Promise<string[]> {
+  const { migrate, engine } = await openSchemaEngine(connectionString)
+  try {
+    return (await migrate.applyMigrations()).appliedMigrationNames
+  } finally {
+    await engine.stop()
+  }
+}

@@ -1,0 +1,61 @@
+// Every error the service answers with. The HTTP layer shows `message` only for status < 500.
+
+export type ErrorCode =
+  | 'invalid_request'
+  | 'invalid_return_to'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'reauthorization_required'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'provider_unavailable'
+  | 'service_unavailable'
+  | 'internal_error'
+
+const statusOf: Record<ErrorCode, number> = {
+  invalid_request: 400,
+  invalid_return_to: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  reauthorization_required: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  provider_unavailable: 503,
+  service_unavailable: 503,
+  internal_error: 500,
+}
+
+export class BrokerError extends Error {
+  readonly code: ErrorCode
+  readonly statusCode: number
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'BrokerError'
+    this.code = code
+    this.statusCode = statusOf[code]
+  }
+}
+
+export const invalidRequest = (message: string) => new BrokerError('invalid_request', message)
+export const notFound = (what: string) => new BrokerError('not_found', `${what} not found`)
+export const unauthorized = (message = 'missing or invalid credentials') => new BrokerError('unauthorized', message)
+export const forbidden = (message: string) => new BrokerError('forbidden', message)
+export const conflict = (message: string) => new BrokerError('conflict', message)
+
+/** Invalid configuration: stops the start with one line naming the variable. */
+export class ConfigError extends Error {
+  readonly variable: string
+
+  constructor(variable: string, message: string) {
+    super(`${variable}: ${message}`)
+    this.name = 'ConfigError'
+    this.variable = variable
+  }
+}

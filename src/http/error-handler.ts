@@ -1,0 +1,43 @@
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { BrokerError, type ErrorCode } from '../errors.js'
+
+export interface ErrorBody {
+  error: string
+  message: string
+}
+
+// Fastify's own failures that are the caller's fault, mapped to our codes.
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'invalid_request',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_request',
+  FST_ERR_VALIDATION: 'invalid_request',
+}
+
+/** Every error answers `{ error, message }`; messages of 5xx errors stay in the log. */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler<FastifyError | BrokerError>((err, request, reply) => {
+    if (err instanceof BrokerError) {
+      if (err.statusCode >= 500) request.log.warn({ err }, 'request failed')
+      return reply.code(err.statusCode).send({ error: err.code, message: err.message })
+    }
+    const code = (err.validation ? 'invalid_request' : fastifyCodes[err.code]) ?? undefined
+    const status = err.statusCode ?? 500
+    if (code) {
+      const fallback: Record<number, number> = { 413: 413, 415: 415 }
+      return reply.code(fallback[status] ?? 400).send({ error: code, message: err.message })
+    }
+    if (status === 429) return reply.code(429).send({ error: 'rate_limited', message: 'too many requests' })
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send({ error: 'invalid_request', message: err.message })
+    }
+    request.log.error({ err }, 'unhandled error')
+    return reply.code(500).send({ error: 'internal_error', message: 'internal error' })
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` })
+  })
+}

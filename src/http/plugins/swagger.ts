@@ -1,0 +1,34 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import fp from 'fastify-plugin'
+
+/** The OpenAPI document is built from the routes' own schemas; openapi.yaml is a copy of it (kept equal by a test). */
+export default fp(
+  async (app) => {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: {
+          title: 'token-broker',
+          version: '1.0.0',
+          description:
+            'Runs the OAuth 2.0 authorization-code flow for internal backends, keeps refresh tokens encrypted, and serves fresh access tokens.',
+        },
+        components: {
+          securitySchemes: {
+            admin: { type: 'http', scheme: 'bearer', description: 'ADMIN_TOKEN' },
+            caller: { type: 'http', scheme: 'bearer', description: 'An API key issued by POST /admin/clients' },
+          },
+        },
+        tags: [
+          { name: 'tokens', description: 'For internal callers' },
+          { name: 'browser', description: "The user's browser during a flow" },
+          { name: 'admin', description: 'Operators' },
+          { name: 'operations', description: 'Health, readiness, metrics' },
+        ],
+      },
+    })
+    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: false } })
+  },
+  { name: 'swagger' },
+)

@@ -1,0 +1,60 @@
+// Process entry: configuration, database, migrations, listen, graceful close.
+import { buildApp } from './app.js'
+import { loadConfig } from './config.js'
+import { openDatabase } from './db/client.js'
+import { startEmbeddedDatabase } from './db/embedded.js'
+import { applyMigrations } from './db/migrate.js'
+import { ConfigError } from './errors.js'
+import { createLogger } from './logger.js'
+
+async function main(): Promise<void> {
+  let loaded
+  try {
+    loaded = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`invalid configuration: ${err.message}`)
+      process.exit(1)
+    }
+    throw err
+  }
+  const { config, warnings } = loaded
+  const logger = createLogger(config.LOG_LEVEL)
+  for (const warning of warnings) logger.warn(warning)
+
+  const embedded = config.DATABASE_URL ? undefined : await startEmbeddedDatabase(config.DATA_DIR)
+  const url = config.DATABASE_URL?.href ?? (embedded as { url: string }).url
+  const applied = await applyMigrations(url)
+  if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
+
+  const database = openDatabase({ url, poolSize: embedded ? 4 : 10 })
+  const app = await buildApp({ config, prisma: database.prisma, logger })
+  app.addHook('onClose', async () => {
+    await database.close()
+    await embedded?.close()
+  })
+
+  let closing = false
+  const shutdown = (signal: string) => {
+    if (closing) return
+    closing = true
+    logger.info({ signal }, 'shutting down')
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => shutdown('SIGTERM'))
+  process.on('SIGINT', () => shutdown('SIGINT'))
+
+  await app.listen({ port: config.PORT, host: config.HOST })
+  logger.info({ publicUrl: config.PUBLIC_URL.href }, 'token-broker ready')
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? `failed to start: ${err.message}` : err)
+  process.exit(1)
+})
