@@ -1,14 +1,18 @@
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import cookie from '@fastify/cookie'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
+import { Keyring } from './crypto/keyring.js'
 import type { Db } from './db/client.js'
 import { installErrorHandler } from './http/error-handler.js'
 import auth from './http/plugins/auth.js'
 import swagger from './http/plugins/swagger.js'
 import healthRoutes from './http/routes/health/index.js'
 import { createLogger } from './logger.js'
+import { createMetrics, type Metrics } from './metrics.js'
+import { ProviderRegistry } from './providers/registry.js'
 
 export interface AppOptions {
   config: Config
@@ -18,8 +22,30 @@ export interface AppOptions {
   now?: () => Date
   /** The fetch used for every call to a provider; tests inject faults through it. */
   fetch?: typeof globalThis.fetch
-  /** Identifies this instance in leases; defaults to a random id. */
+  /** Identifies this instance in leases; defaults to host, pid and a random suffix. */
   instanceId?: string
+  /** Start the refresh scheduler and webhook sender (default true); tests that drive them by hand turn them off. */
+  background?: boolean
+  /** Seconds a call to a provider may take. */
+  providerTimeoutSeconds?: number
+}
+
+/** What services are built from. Each service takes only the parts it uses. */
+export interface Deps {
+  config: Config
+  prisma: Db
+  keyring: Keyring
+  metrics: Metrics
+  providers: ProviderRegistry
+  now: () => Date
+  instanceId: string
+  log: FastifyBaseLogger
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    deps: Deps
+  }
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
@@ -39,9 +65,28 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   installErrorHandler(app)
 
+  const keyring = new Keyring(config.ENCRYPTION_KEYS)
+  const deps: Deps = {
+    config,
+    prisma,
+    keyring,
+    metrics: createMetrics(),
+    providers: new ProviderRegistry({
+      keyring,
+      timeoutSeconds: options.providerTimeoutSeconds ?? 10,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    }),
+    now: options.now ?? (() => new Date()),
+    instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    log: app.log,
+  }
+  app.decorate('deps', deps)
+
   await app.register(swagger)
   await app.register(cookie, { secret: config.COOKIE_SECRET })
   await app.register(auth, { prisma, adminToken: config.ADMIN_TOKEN })
+
+  // routes
   await app.register(healthRoutes, { prisma })
 
   return app
