@@ -156,6 +156,17 @@ t.test('lost response after processing consumes the refresh token', async (t) =>
   t.equal(server.stats.refreshTokenReuse, 1)
 })
 
+t.test('a replayed authorization code is refused and revokes its grant', async (t) => {
+  const { server, config } = await setup(t)
+  const { url, checks } = await authorizationUrl(config)
+  const callback = await server.authorize(url)
+  const tokens = await client.authorizationCodeGrant(config, callback, checks)
+  const replay = await rejection(client.authorizationCodeGrant(config, callback, checks))
+  t.equal((replay as client.ResponseBodyError).error, 'invalid_grant')
+  t.equal(server.stats.authorizationCodeReuse, 1)
+  t.same(await server.introspect(tokens.refresh_token ?? ''), { active: false })
+})
+
 t.test('denied authorization', async (t) => {
   const { server, config } = await setup(t)
   const { url } = await authorizationUrl(config)

@@ -1,5 +1,11 @@
 // A real OAuth 2.0 / OpenID Connect authorization server (oidc-provider) for tests, with counters and fault injection
 // on the token endpoint, and a login helper that runs the authorization flow over plain HTTP.
+//
+//   const server = await startAuthServer({ clients: [{ client_id, client_secret, redirect_uris }], accessTokenTtl: 2 })
+//   t.teardown(() => server.close())
+//   const callback = await server.authorize(authorizationUrlFromTheBroker, { login: 'alice' })
+//   await fetch(callback) // the broker's callback exchanges the code
+//   server.setTokenFault({ kind: 'status', status: 503, grantType: 'refresh_token', times: 1 })
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Adapter, AdapterPayload, ClientMetadata, Configuration } from 'oidc-provider'
