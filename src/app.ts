@@ -8,8 +8,12 @@ import { Keyring } from './crypto/keyring.js'
 import type { Db } from './db/client.js'
 import { installErrorHandler } from './http/error-handler.js'
 import auth from './http/plugins/auth.js'
+import rateLimits from './http/plugins/rate-limit.js'
 import swagger from './http/plugins/swagger.js'
+import auditRoutes from './http/routes/admin/audit.js'
+import adminConnectionRoutes from './http/routes/admin/connections.js'
 import healthRoutes from './http/routes/health/index.js'
+import metricsRoutes from './http/routes/metrics/index.js'
 import { createLogger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { ProviderRegistry } from './providers/registry.js'
@@ -60,10 +64,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     bodyLimit: 64 * 1024,
+    // `example` feeds the OpenAPI document and Swagger UI; the validator is told it is only an annotation
+    ajv: { customOptions: { keywords: ['example'] } },
     trustProxy: false,
     return503OnClosing: true,
   })
   installErrorHandler(app)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
 
   const keyring = new Keyring(config.ENCRYPTION_KEYS)
   const deps: Deps = {
@@ -85,9 +94,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(swagger)
   await app.register(cookie, { secret: config.COOKIE_SECRET })
   await app.register(auth, { prisma, adminToken: config.ADMIN_TOKEN })
+  await app.register(rateLimits)
 
   // routes
   await app.register(healthRoutes, { prisma })
+  await app.register(metricsRoutes)
+  await app.register(adminConnectionRoutes, { prefix: '/admin' })
+  await app.register(auditRoutes, { prefix: '/admin' })
 
   return app
 }

@@ -1,29 +1,43 @@
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino'
 
+// Field names that hold a secret wherever they appear: at the top of a log object or one level down.
+const secretFields = [
+  'accessToken',
+  'refreshToken',
+  'idToken',
+  'access_token',
+  'refresh_token',
+  'id_token',
+  'code',
+  'code_verifier',
+  'codeVerifier',
+  'clientSecret',
+  'client_secret',
+  'apiKey',
+  'secret',
+  'password',
+  'token',
+  'state',
+  'authorization',
+  'cookie',
+  'ADMIN_TOKEN',
+  'COOKIE_SECRET',
+  'ENCRYPTION_KEYS',
+]
+
 // Wherever a secret could sit in a logged object. Censored, not removed, so a log line shows a value was there.
 export const redactPaths = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
+  'req.headers["proxy-authorization"]',
   'res.headers["set-cookie"]',
   'headers.authorization',
   'headers.cookie',
-  '*.accessToken',
-  '*.refreshToken',
-  '*.idToken',
-  '*.access_token',
-  '*.refresh_token',
-  '*.id_token',
-  '*.code',
-  '*.code_verifier',
-  '*.codeVerifier',
-  '*.clientSecret',
-  '*.client_secret',
-  '*.apiKey',
-  '*.secret',
-  '*.password',
-  '*.token',
-  '*.state',
+  '*.headers.authorization',
+  '*.headers.cookie',
+  '*.headers["set-cookie"]',
+  ...secretFields.flatMap((field) => [field, `*.${field}`]),
 ]
 
 export function loggerOptions(level: string): LoggerOptions {
@@ -38,7 +52,12 @@ export function loggerOptions(level: string): LoggerOptions {
         path: req.url.split('?')[0],
         ip: req.ip,
       }),
-      err: pino.stdSerializers.err,
+      // an Error's `code` is the thrower's error code (OAUTH_TIMEOUT, ECONNREFUSED), not an authorization code:
+      // moved aside so that redacting `*.code` does not hide it
+      err: (err: Error) => {
+        const { code, ...serialized } = pino.stdSerializers.err(err) as { code?: unknown }
+        return code === undefined ? serialized : { ...serialized, errorCode: code }
+      },
     },
   }
 }

@@ -6,6 +6,8 @@ import fp from 'fastify-plugin'
 export default fp(
   async (app) => {
     await app.register(swagger, {
+      // the UI's own routes (and anything else without a tag) stay out of the document
+      hideUntagged: true,
       openapi: {
         openapi: '3.0.3',
         info: {
@@ -28,7 +30,18 @@ export default fp(
         ],
       },
     })
-    await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { persistAuthorization: false } })
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      // the UI's static assets answer with a Content-Security-Policy of their own
+      staticCSP: true,
+      uiConfig: {
+        // the pasted token survives a reload (in this browser's localStorage), as operators expect
+        persistAuthorization: true,
+        displayRequestDuration: true,
+        docExpansion: 'list',
+        defaultModelRendering: 'example',
+      },
+    })
   },
   { name: 'swagger' },
 )

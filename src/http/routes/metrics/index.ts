@@ -1,0 +1,48 @@
+import type { FastifyPluginAsync } from 'fastify'
+import { countConnectionsByStatus } from '../../../services/connection-views.js'
+
+const KNOWN_STATUSES = ['active', 'reauthorization_required']
+
+const metricsExample = `# HELP token_broker_token_requests_total GET /tokens answers, by outcome
+# TYPE token_broker_token_requests_total counter
+token_broker_token_requests_total{outcome="served"} 1027
+# HELP token_broker_connections Stored connections by status, as of the last scrape
+# TYPE token_broker_connections gauge
+token_broker_connections{status="active"} 311
+token_broker_connections{status="reauthorization_required"} 4
+`
+
+/**
+ * Prometheus scrape target. It asks for no credentials, as scrapers rarely carry one: it shows counts under
+ * fixed labels only (outcomes, statuses, triggers), never a user, a provider's secret or a token.
+ */
+const metricsRoutes: FastifyPluginAsync = async (app) => {
+  const { prisma, metrics } = app.deps
+
+  app.get(
+    '/metrics',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics: token requests, refreshes and their latency, flows, connections, scheduler lag',
+        response: {
+          200: {
+            description: 'Prometheus text exposition format',
+            content: { 'text/plain': { schema: { type: 'string', example: metricsExample } } },
+          },
+        },
+      },
+    },
+    async (_request, reply) => {
+      const counts = await countConnectionsByStatus(prisma)
+      metrics.connections.reset()
+      for (const status of new Set([...KNOWN_STATUSES, ...Object.keys(counts)])) {
+        metrics.connections.set({ status }, counts[status] ?? 0)
+      }
+      const text = await metrics.registry.metrics()
+      return reply.type(metrics.registry.contentType).send(text)
+    },
+  )
+}
+
+export default metricsRoutes

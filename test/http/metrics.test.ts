@@ -1,0 +1,70 @@
+import t from 'tap'
+import { build } from '../helper.js'
+import { seedConnection, seedProvider } from '../support/connections.js'
+import { scrape } from '../support/metrics.js'
+
+t.test('/metrics speaks Prometheus text and needs no credentials', async (t) => {
+  const { app } = await build(t)
+  const metrics = await scrape(app)
+  t.match(metrics.contentType, /^text\/plain; version=0\.0\.4/)
+  for (const name of [
+    'token_broker_token_requests_total',
+    'token_broker_refreshes_total',
+    'token_broker_refresh_duration_seconds',
+    'token_broker_authorization_flows_total',
+    'token_broker_scheduler_lag_seconds',
+    'token_broker_connections',
+    'token_broker_webhook_deliveries_total',
+  ]) {
+    t.match(metrics.text, new RegExp(`^# TYPE ${name} (counter|gauge|histogram)$`, 'm'), name)
+  }
+  t.equal(metrics.value('token_broker_connections{status="active"}'), 0, 'known statuses show as 0')
+  t.ok(metrics.series.has('token_broker_connections{status="reauthorization_required"}'))
+})
+
+t.test('the connections gauge counts stored connections by status at each scrape', async (t) => {
+  const { app, db } = await build(t)
+  const { keyring } = app.deps
+  await seedProvider(db.prisma)
+  const seeded = []
+  for (const [userId, status] of [
+    ['alice', 'active'],
+    ['bob', 'active'],
+    ['carol', 'reauthorization_required'],
+  ] as const) {
+    seeded.push(await seedConnection(db.prisma, keyring, { providerId: 'acme', userId, status }))
+  }
+
+  const before = await scrape(app)
+  t.equal(before.value('token_broker_connections{status="active"}'), 2)
+  t.equal(before.value('token_broker_connections{status="reauthorization_required"}'), 1)
+  for (const secret of seeded.flatMap((c) => [c.accessToken, c.refreshToken, c.id]).concat(['alice', 'acme'])) {
+    t.notOk(before.text.includes(secret), 'no token, connection, user or provider in the metrics')
+  }
+
+  await db.prisma.connection.delete({ where: { id: seeded[0]?.id } })
+  await db.prisma.connection.update({ where: { id: seeded[2]?.id }, data: { status: 'active' } })
+  const after = await scrape(app)
+  t.equal(after.value('token_broker_connections{status="active"}'), 2)
+  t.equal(
+    after.value('token_broker_connections{status="reauthorization_required"}'),
+    0,
+    'a status that emptied reads 0',
+  )
+})
+
+t.test('counters move with what the service records', async (t) => {
+  const { app } = await build(t)
+  const { metrics } = app.deps
+  const before = await scrape(app)
+  metrics.tokenRequests.inc({ outcome: 'served' })
+  metrics.refreshes.inc({ trigger: 'scheduler', outcome: 'success' })
+  metrics.refreshDuration.observe(0.2)
+  const after = await scrape(app)
+  const moved = (series: string) => after.value(series) - before.value(series)
+  t.equal(moved('token_broker_token_requests_total{outcome="served"}'), 1)
+  t.equal(moved('token_broker_refreshes_total{trigger="scheduler",outcome="success"}'), 1)
+  t.equal(moved('token_broker_refresh_duration_seconds_count'), 1)
+  t.equal(moved('token_broker_refresh_duration_seconds_bucket{le="0.25"}'), 1)
+  t.equal(moved('token_broker_refresh_duration_seconds_bucket{le="0.1"}'), 0)
+})
