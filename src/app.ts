@@ -9,11 +9,16 @@ import type { Db } from './db/client.js'
 import { installErrorHandler } from './http/error-handler.js'
 import auth from './http/plugins/auth.js'
 import rateLimits from './http/plugins/rate-limit.js'
+import scheduler from './http/plugins/scheduler.js'
 import swagger from './http/plugins/swagger.js'
+import tokenServices from './http/plugins/tokens.js'
 import auditRoutes from './http/routes/admin/audit.js'
+import adminConnectionActions from './http/routes/admin/connection-actions.js'
 import adminConnectionRoutes from './http/routes/admin/connections.js'
+import connectionRoutes from './http/routes/connections/index.js'
 import healthRoutes from './http/routes/health/index.js'
 import metricsRoutes from './http/routes/metrics/index.js'
+import tokenRoutes from './http/routes/tokens/index.js'
 import { createLogger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { ProviderRegistry } from './providers/registry.js'
@@ -32,6 +37,17 @@ export interface AppOptions {
   background?: boolean
   /** Seconds a call to a provider may take. */
   providerTimeoutSeconds?: number
+  /** Refresh leases and waits; tests shorten them. */
+  refresh?: RefreshTuning
+}
+
+export interface RefreshTuning {
+  /** How long a refresh lease lasts (default: twice the provider timeout plus 10 s, at least 30 s). */
+  leaseSeconds?: number
+  /** How long GET /tokens waits for another instance's refresh (default: the provider timeout plus 5 s). */
+  waitSeconds?: number
+  /** How long a served token is reused without reading the database (default 3000; 0 disables). */
+  cacheTtlMs?: number
 }
 
 /** What services are built from. Each service takes only the parts it uses. */
@@ -95,11 +111,22 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(cookie, { secret: config.COOKIE_SECRET })
   await app.register(auth, { prisma, adminToken: config.ADMIN_TOKEN })
   await app.register(rateLimits)
+  const providerTimeout = options.providerTimeoutSeconds ?? 10
+  const leaseSeconds = options.refresh?.leaseSeconds ?? Math.max(30, 2 * providerTimeout + 10)
+  await app.register(tokenServices, {
+    leaseSeconds,
+    waitSeconds: options.refresh?.waitSeconds ?? providerTimeout + 5,
+    cacheTtlMs: options.refresh?.cacheTtlMs,
+  })
+  await app.register(scheduler, { background: options.background !== false, leaseSeconds })
 
   // routes
   await app.register(healthRoutes, { prisma })
   await app.register(metricsRoutes)
+  await app.register(tokenRoutes)
+  await app.register(connectionRoutes)
   await app.register(adminConnectionRoutes, { prefix: '/admin' })
+  await app.register(adminConnectionActions, { prefix: '/admin' })
   await app.register(auditRoutes, { prefix: '/admin' })
 
   return app

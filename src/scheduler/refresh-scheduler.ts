@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type { Deps } from '../app.js'
+import { claimDueConnections, releaseLease, type ClaimedConnection } from '../db/connection-leases.js'
+import type { RefreshResult, RefreshService } from '../services/refresh.js'
+
+export interface SchedulerOptions {
+  refresher: RefreshService
+  intervalSeconds: number
+  concurrency: number
+  leaseSeconds: number
+}
+
+export interface TickReport {
+  claimed: number
+  refreshed: number
+  failed: number
+  reauthorizationRequired: number
+  /** Claimed but nothing to do (refreshed meanwhile), or the outcome could not be stored. */
+  other: number
+}
+
+type SchedulerDeps = Pick<Deps, 'prisma' | 'metrics' | 'now' | 'instanceId' | 'log'>
+
+/**
+ * The refresh daemon. Each tick leases the connections whose nextRefreshAt has passed (it already includes
+ * the refresh margin: the provider's, else REFRESH_WINDOW_SECONDS capped at half the token lifetime), a few at
+ * a time so that a lease is never held long before its refresh starts, and keeps `concurrency` refreshes in
+ * flight until nothing is due. A connection is refreshed at most once per tick.
+ */
+export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOptions) {
+  const { prisma, metrics, log } = deps
+  const leaseMs = options.leaseSeconds * 1000
+  let controller: AbortController | undefined
+  let loop: Promise<void> | undefined
+
+  async function claim(limit: number, exclude: Set<string>): Promise<{ owner: string; rows: ClaimedConnection[] }> {
+    const owner = `${deps.instanceId}/${randomBytes(6).toString('base64url')}`
+    const now = deps.now()
+    const rows = await claimDueConnections(prisma, {
+      owner,
+      now,
+      until: new Date(now.getTime() + leaseMs),
+      limit,
+      exclude: [...exclude],
+    })
+    return { owner, rows }
+  }
+
+  async function refreshClaimed(id: string, owner: string): Promise<RefreshResult | undefined> {
+    try {
+      return await options.refresher.refresh(id, {
+        need: { kind: 'due' },
+        trigger: 'scheduler',
+        actor: 'system',
+        leaseOwner: owner,
+      })
+    } catch (err) {
+      log.error({ err, connectionId: id }, 'scheduled refresh failed')
+      await releaseLease(prisma, id, owner).catch(() => {})
+      return undefined
+    }
+  }
+
+  /** Refreshes everything due now; stops claiming when `signal` aborts, and finishes what it started. */
+  async function tick(signal?: AbortSignal): Promise<TickReport> {
+    const report: TickReport = { claimed: 0, refreshed: 0, failed: 0, reauthorizationRequired: 0, other: 0 }
+    const seen = new Set<string>()
+    const running = new Set<Promise<void>>()
+    let exhausted = false
+    let lag = 0
+    try {
+      while (!signal?.aborted) {
+        const free = options.concurrency - running.size
+        if (!exhausted && free > 0) {
+          const { owner, rows } = await claim(free, seen)
+          if (rows.length < free) exhausted = true
+          for (const row of rows) {
+            seen.add(row.id)
+            report.claimed += 1
+            lag = Math.max(lag, (deps.now().getTime() - row.nextRefreshAt.getTime()) / 1000)
+            const job = refreshClaimed(row.id, owner).then((result) => count(report, result))
+            const tracked: Promise<void> = job.finally(() => running.delete(tracked))
+            running.add(tracked)
+          }
+        }
+        if (running.size === 0) break
+        if (exhausted || running.size >= options.concurrency) await Promise.race(running)
+      }
+    } finally {
+      await Promise.allSettled(running)
+      metrics.schedulerLag.set(Math.max(0, lag))
+    }
+    if (report.claimed > 0) log.info({ ...report }, 'scheduled refreshes done')
+    return report
+  }
+
+  async function run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await sleep(options.intervalSeconds * 1000, undefined, { signal })
+      } catch {
+        return
+      }
+      try {
+        await tick(signal)
+      } catch (err) {
+        log.error({ err }, 'scheduler tick failed')
+      }
+    }
+  }
+
+  return {
+    tick: () => tick(),
+    /** Ticks every intervalSeconds, the first one interval after the start. */
+    start(): void {
+      if (loop) return
+      controller = new AbortController()
+      loop = run(controller.signal)
+    },
+    /** Stops claiming, and resolves once the refreshes in flight have stored their outcome and released their lease. */
+    async stop(): Promise<void> {
+      controller?.abort()
+      await loop
+      loop = undefined
+      controller = undefined
+    },
+    get running(): boolean {
+      return loop !== undefined
+    },
+  }
+}
+
+export type RefreshScheduler = ReturnType<typeof createRefreshScheduler>
+
+function count(report: TickReport, result: RefreshResult | undefined): void {
+  if (result?.kind === 'refreshed') report.refreshed += 1
+  else if (result?.kind === 'failed') report.failed += 1
+  else if (result?.kind === 'reauthorization_required') report.reauthorizationRequired += 1
+  else report.other += 1
+}

@@ -1,0 +1,76 @@
+import type { Secret } from '../crypto/secret.js'
+
+export interface CachedToken {
+  connectionId: string
+  providerId: string
+  userId: string
+  accessToken: Secret
+  tokenType: string
+  scope: string | null
+  expiresAt: Date
+  lifetimeSeconds: number | null
+  providerMarginSeconds: number | null
+}
+
+export interface TokenCacheOptions {
+  /** How long an entry is trusted without reading the database: bounds how late another instance's delete shows. */
+  ttlMs?: number
+  maxEntries?: number
+  now: () => number
+}
+
+/**
+ * Decrypted access tokens of active connections for a few seconds, so a hot caller does not need the database.
+ * Bounded: the oldest entry goes first when full. Changes made in this process forget the entry at once;
+ * changes made by other instances show after at most `ttlMs`.
+ */
+export class TokenCache {
+  readonly #entries = new Map<string, { token: CachedToken; storedAt: number }>()
+  readonly #ttlMs: number
+  readonly #maxEntries: number
+  readonly #now: () => number
+
+  constructor({ ttlMs = 3_000, maxEntries = 10_000, now }: TokenCacheOptions) {
+    this.#ttlMs = ttlMs
+    this.#maxEntries = maxEntries
+    this.#now = now
+  }
+
+  get(providerId: string, userId: string): CachedToken | undefined {
+    const key = keyOf(providerId, userId)
+    const entry = this.#entries.get(key)
+    if (!entry) return undefined
+    const age = this.#now() - entry.storedAt
+    if (age >= this.#ttlMs || age < 0) {
+      this.#entries.delete(key)
+      return undefined
+    }
+    return entry.token
+  }
+
+  set(token: CachedToken): void {
+    if (this.#ttlMs <= 0) return
+    const key = keyOf(token.providerId, token.userId)
+    this.#entries.delete(key)
+    while (this.#entries.size >= this.#maxEntries) {
+      const oldest = this.#entries.keys().next().value
+      if (oldest === undefined) break
+      this.#entries.delete(oldest)
+    }
+    this.#entries.set(key, { token, storedAt: this.#now() })
+  }
+
+  forget(providerId: string, userId: string): void {
+    this.#entries.delete(keyOf(providerId, userId))
+  }
+
+  clear(): void {
+    this.#entries.clear()
+  }
+
+  get size(): number {
+    return this.#entries.size
+  }
+}
+
+const keyOf = (providerId: string, userId: string) => `${providerId}\u0000${userId}`

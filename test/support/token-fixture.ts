@@ -1,0 +1,187 @@
+// Connections with real tokens from oidc-provider, written straight to the database: for tests and benchmarks of
+// what happens after the authorization flow (GET /tokens, refresh, scheduler, revocation).
+//
+//   const idp = await startIdp(t, app, { accessTokenTtl: 2 })
+//   const caller = await createCaller(app, [idp.providerId])
+//   const [alice] = await connectUsers(app, idp, ['alice'])
+//   await app.inject({ url: `/tokens/alice?provider=${idp.providerId}`, headers: caller.headers })
+import { randomUUID } from 'node:crypto'
+import type { FastifyInstance } from 'fastify'
+import * as client from 'openid-client'
+import { Secret } from '../../src/crypto/secret.js'
+import { clientSecretContext } from '../../src/providers/registry.js'
+import { generateApiKey } from '../../src/services/api-keys.js'
+import { openRefreshToken, sealTokens } from '../../src/services/connection-tokens.js'
+import { nextRefreshAt, tokenLifetime } from '../../src/services/refresh-policy.js'
+import { startAuthServer, type AuthServerHandle, type AuthServerOptions } from './auth-server.js'
+
+const REDIRECT_URI = 'http://127.0.0.1:3000/oauth/callback'
+
+export interface Idp {
+  server: AuthServerHandle
+  providerId: string
+  /** An openid-client configuration of the same client, for grants made by the test itself. */
+  config: client.Configuration
+}
+
+export interface IdpOptions extends AuthServerOptions {
+  providerId?: string
+  /** Stored as the provider's client secret (what the broker sends); defaults to the real one. */
+  brokerClientSecret?: string
+  defaultTokenLifetimeSeconds?: number
+  refreshMarginSeconds?: number | null
+  /** Configure the provider by endpoints without a revocation endpoint instead of by discovery. */
+  withoutRevocation?: boolean
+}
+
+/** Starts oidc-provider and stores it as a provider of `app`, stopped when the test ends. */
+export async function startIdp(
+  t: { teardown(fn: () => unknown): void },
+  app: FastifyInstance,
+  options: IdpOptions = {},
+): Promise<Idp> {
+  const providerId = options.providerId ?? 'idp'
+  const secret = `secret-${randomUUID()}`
+  const testClient = { client_id: `broker-${providerId}`, client_secret: secret, redirect_uris: [REDIRECT_URI] }
+  const server = await startAuthServer({ clients: [testClient], ...options })
+  t.teardown(() => server.close())
+  const { keyring, prisma } = app.deps
+  const endpoints = options.withoutRevocation
+    ? {
+        authorizationEndpoint: server.plainOAuthEndpoints.authorizationEndpoint,
+        tokenEndpoint: server.plainOAuthEndpoints.tokenEndpoint,
+      }
+    : { issuer: server.issuer }
+  await prisma.provider.create({
+    data: {
+      id: providerId,
+      clientId: testClient.client_id,
+      clientSecretEnc: keyring.encrypt(options.brokerClientSecret ?? secret, clientSecretContext(providerId)),
+      scopes: ['openid', 'offline_access'],
+      ...endpoints,
+      ...(options.defaultTokenLifetimeSeconds
+        ? { defaultTokenLifetimeSeconds: options.defaultTokenLifetimeSeconds }
+        : {}),
+      ...(options.refreshMarginSeconds != null ? { refreshMarginSeconds: options.refreshMarginSeconds } : {}),
+    },
+  })
+  const config = await client.discovery(
+    new URL(server.issuer),
+    testClient.client_id,
+    { client_secret: secret },
+    client.ClientSecretBasic(),
+    { execute: [client.allowInsecureRequests] },
+  )
+  return { server, providerId, config }
+}
+
+export interface TestCaller {
+  id: string
+  apiKey: string
+  headers: { authorization: string }
+}
+
+export async function createCaller(app: FastifyInstance, allowedProviders: string[]): Promise<TestCaller> {
+  const { apiKey, keyHash, keyPrefix } = generateApiKey()
+  const row = await app.deps.prisma.apiClient.create({
+    data: { name: `caller-${randomUUID().slice(0, 8)}`, keyHash, keyPrefix, allowedProviders },
+  })
+  return { id: row.id, apiKey, headers: { authorization: `Bearer ${apiKey}` } }
+}
+
+export interface ConnectedUser {
+  connectionId: string
+  userId: string
+  accessToken: string
+  refreshToken: string
+}
+
+/** Signs each user in at the provider (the real code flow), then stores the connection as the callback would. */
+export async function connectUsers(
+  app: FastifyInstance,
+  idp: Idp,
+  userIds: string[],
+  { concurrency = 8, now = app.deps.now() }: { concurrency?: number; now?: Date } = {},
+): Promise<ConnectedUser[]> {
+  const out: ConnectedUser[] = new Array(userIds.length)
+  let next = 0
+  const worker = async () => {
+    while (next < userIds.length) {
+      const index = next++
+      const userId = userIds[index] as string
+      const tokens = await signIn(idp, userId)
+      out[index] = await storeTokens(app, idp.providerId, userId, tokens, now)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, userIds.length) }, worker))
+  return out
+}
+
+async function signIn(idp: Idp, userId: string): Promise<client.TokenEndpointResponse> {
+  const pkceCodeVerifier = client.randomPKCECodeVerifier()
+  const expectedState = client.randomState()
+  const url = client.buildAuthorizationUrl(idp.config, {
+    redirect_uri: REDIRECT_URI,
+    scope: 'openid offline_access',
+    state: expectedState,
+    code_challenge: await client.calculatePKCECodeChallenge(pkceCodeVerifier),
+    code_challenge_method: 'S256',
+  })
+  const callback = await idp.server.authorize(url, { login: userId })
+  return client.authorizationCodeGrant(idp.config, callback, { pkceCodeVerifier, expectedState })
+}
+
+async function storeTokens(
+  app: FastifyInstance,
+  providerId: string,
+  userId: string,
+  tokens: client.TokenEndpointResponse,
+  now: Date,
+): Promise<ConnectedUser> {
+  const { prisma, keyring, config } = app.deps
+  const provider = await prisma.provider.findUniqueOrThrow({ where: { id: providerId } })
+  const id = randomUUID()
+  const sealed = sealTokens(keyring, id, {
+    accessToken: new Secret(tokens.access_token),
+    refreshToken: tokens.refresh_token ? new Secret(tokens.refresh_token) : undefined,
+    tokenType: tokens.token_type,
+  })
+  const lifetimeSeconds = tokenLifetime(tokens.expires_in, provider.defaultTokenLifetimeSeconds)
+  const expiresAt = new Date(now.getTime() + lifetimeSeconds * 1000)
+  const timing = {
+    expiresAt,
+    lifetimeSeconds,
+    hasRefreshToken: Boolean(tokens.refresh_token),
+    providerMarginSeconds: provider.refreshMarginSeconds,
+  }
+  await prisma.connection.create({
+    data: {
+      id,
+      providerId,
+      userId,
+      ...sealed,
+      tokenType: tokens.token_type,
+      scope: tokens.scope ?? null,
+      expiresAt,
+      lifetimeSeconds,
+      nextRefreshAt: nextRefreshAt(timing, config.REFRESH_WINDOW_SECONDS),
+    },
+  })
+  return { connectionId: id, userId, accessToken: tokens.access_token, refreshToken: tokens.refresh_token ?? '' }
+}
+
+/** Makes connections due (or expired) now without waiting: moves their expiry into the past. */
+export async function expireConnections(app: FastifyInstance, ids?: string[]): Promise<void> {
+  const past = new Date(app.deps.now().getTime() - 1000)
+  await app.deps.prisma.connection.updateMany({
+    where: ids ? { id: { in: ids } } : {},
+    data: { expiresAt: past, nextRefreshAt: past },
+  })
+}
+
+/** The refresh token stored for a connection, decrypted. */
+export async function storedRefreshToken(app: FastifyInstance, connectionId: string): Promise<string | undefined> {
+  const { prisma, keyring } = app.deps
+  const row = await prisma.connection.findUniqueOrThrow({ where: { id: connectionId } })
+  return openRefreshToken(keyring, row)?.reveal()
+}
