@@ -117,6 +117,46 @@ export async function connectUsers(
   return out
 }
 
+/**
+ * Like connectUsers, for hundreds of users: each gets a grant, a refresh token and an access token minted by
+ * oidc-provider's own models (its real token store: refresh, rotation, reuse detection and introspection behave
+ * as after a login), without the dozen HTTP round trips of a browser login.
+ */
+export async function mintUsers(
+  app: FastifyInstance,
+  idp: Idp,
+  userIds: string[],
+  { now = app.deps.now() }: { now?: Date } = {},
+): Promise<ConnectedUser[]> {
+  const { provider } = idp.server
+  const clientId = idp.server.clients[0]?.client_id as string
+  const oidcClient = await provider.Client.find(clientId)
+  if (!oidcClient) throw new Error(`client ${clientId} not found`)
+  const scope = 'openid offline_access'
+  const grants: Array<{ userId: string; tokens: client.TokenEndpointResponse }> = []
+  for (const userId of userIds) {
+    const grant = new provider.Grant({ accountId: userId, clientId })
+    grant.addOIDCScope(scope)
+    const grantId = await grant.save()
+    const issuedAt = Math.floor(Date.now() / 1000)
+    const common = { accountId: userId, client: oidcClient, grantId, scope, gty: 'authorization_code' }
+    const refreshToken = await new provider.RefreshToken({ ...common, iiat: issuedAt, authTime: issuedAt }).save()
+    const accessToken = await new provider.AccessToken(common).save()
+    const expiresIn = idp.server.behaviour.omitExpiresIn ? undefined : idp.server.behaviour.accessTokenTtl
+    grants.push({
+      userId,
+      tokens: {
+        access_token: accessToken,
+        refresh_token: refreshToken,
+        token_type: 'bearer',
+        scope,
+        expires_in: expiresIn,
+      },
+    })
+  }
+  return storeMany(app, idp.providerId, grants, now)
+}
+
 async function signIn(idp: Idp, userId: string): Promise<client.TokenEndpointResponse> {
   const pkceCodeVerifier = client.randomPKCECodeVerifier()
   const expectedState = client.randomState()
@@ -138,24 +178,34 @@ async function storeTokens(
   tokens: client.TokenEndpointResponse,
   now: Date,
 ): Promise<ConnectedUser> {
+  const [stored] = await storeMany(app, providerId, [{ userId, tokens }], now)
+  return stored as ConnectedUser
+}
+
+async function storeMany(
+  app: FastifyInstance,
+  providerId: string,
+  grants: Array<{ userId: string; tokens: client.TokenEndpointResponse }>,
+  now: Date,
+): Promise<ConnectedUser[]> {
   const { prisma, keyring, config } = app.deps
   const provider = await prisma.provider.findUniqueOrThrow({ where: { id: providerId } })
-  const id = randomUUID()
-  const sealed = sealTokens(keyring, id, {
-    accessToken: new Secret(tokens.access_token),
-    refreshToken: tokens.refresh_token ? new Secret(tokens.refresh_token) : undefined,
-    tokenType: tokens.token_type,
-  })
-  const lifetimeSeconds = tokenLifetime(tokens.expires_in, provider.defaultTokenLifetimeSeconds)
-  const expiresAt = new Date(now.getTime() + lifetimeSeconds * 1000)
-  const timing = {
-    expiresAt,
-    lifetimeSeconds,
-    hasRefreshToken: Boolean(tokens.refresh_token),
-    providerMarginSeconds: provider.refreshMarginSeconds,
-  }
-  await prisma.connection.create({
-    data: {
+  const rows = grants.map(({ userId, tokens }) => {
+    const id = randomUUID()
+    const sealed = sealTokens(keyring, id, {
+      accessToken: new Secret(tokens.access_token),
+      refreshToken: tokens.refresh_token ? new Secret(tokens.refresh_token) : undefined,
+      tokenType: tokens.token_type,
+    })
+    const lifetimeSeconds = tokenLifetime(tokens.expires_in, provider.defaultTokenLifetimeSeconds)
+    const expiresAt = new Date(now.getTime() + lifetimeSeconds * 1000)
+    const timing = {
+      expiresAt,
+      lifetimeSeconds,
+      hasRefreshToken: Boolean(tokens.refresh_token),
+      providerMarginSeconds: provider.refreshMarginSeconds,
+    }
+    return {
       id,
       providerId,
       userId,
@@ -165,9 +215,15 @@ async function storeTokens(
       expiresAt,
       lifetimeSeconds,
       nextRefreshAt: nextRefreshAt(timing, config.REFRESH_WINDOW_SECONDS),
-    },
+    }
   })
-  return { connectionId: id, userId, accessToken: tokens.access_token, refreshToken: tokens.refresh_token ?? '' }
+  await prisma.connection.createMany({ data: rows })
+  return rows.map((row, i) => ({
+    connectionId: row.id,
+    userId: row.userId,
+    accessToken: grants[i]?.tokens.access_token as string,
+    refreshToken: grants[i]?.tokens.refresh_token ?? '',
+  }))
 }
 
 /** Makes connections due (or expired) now without waiting: moves their expiry into the past. */
@@ -184,4 +240,11 @@ export async function storedRefreshToken(app: FastifyInstance, connectionId: str
   const { prisma, keyring } = app.deps
   const row = await prisma.connection.findUniqueOrThrow({ where: { id: connectionId } })
   return openRefreshToken(keyring, row)?.reveal()
+}
+
+/** Every stored refresh token, decrypted, by connection id. */
+export async function storedRefreshTokens(app: FastifyInstance): Promise<Map<string, string | undefined>> {
+  const { prisma, keyring } = app.deps
+  const rows = await prisma.connection.findMany({ select: { id: true, refreshTokenEnc: true } })
+  return new Map(rows.map((row) => [row.id, openRefreshToken(keyring, row)?.reveal()]))
 }
