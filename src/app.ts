@@ -15,6 +15,7 @@ import tokenServices from './http/plugins/tokens.js'
 import auditRoutes from './http/routes/admin/audit.js'
 import adminConnectionActions from './http/routes/admin/connection-actions.js'
 import adminConnectionRoutes from './http/routes/admin/connections.js'
+import keyRoutes from './http/routes/admin/keys.js'
 import connectionRoutes from './http/routes/connections/index.js'
 import healthRoutes from './http/routes/health/index.js'
 import metricsRoutes from './http/routes/metrics/index.js'
@@ -128,6 +129,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(adminConnectionRoutes, { prefix: '/admin' })
   await app.register(adminConnectionActions, { prefix: '/admin' })
   await app.register(auditRoutes, { prefix: '/admin' })
+  await app.register(keyRoutes, { prefix: '/admin' })
 
   return app
 }

@@ -1,7 +1,14 @@
 import rateLimit from '@fastify/rate-limit'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyRequest, FastifySchema } from 'fastify'
 import fp from 'fastify-plugin'
 import { BrokerError } from '../../errors.js'
+import { errorResponse } from '../schemas.js'
+
+interface RouteSchema {
+  tags?: string[]
+  security?: unknown
+  response?: Record<string, unknown>
+}
 
 /** Per client address, for the routes a user's browser calls without credentials (tagged `browser`). */
 export const browserLimit = { max: 60, timeWindow: 60_000 }
@@ -15,15 +22,28 @@ const retryIn = (seconds: number) => `retry in ${seconds} second${seconds === 1 
  * - every route tagged `browser` gets `browserLimit`, unless it sets `config.rateLimit` itself;
  * - each 401 counts against the address; once `failedAuthLimit.max` are counted, routes that declare a
  *   security scheme answer 429 before looking at the credentials, until the window ends.
- * Both answer `{ error: 'rate_limited', message }` with `Retry-After`.
+ * Both answer `{ error: 'rate_limited', message }` with `Retry-After`, and the 429 is added to the routes' schemas.
  */
 export default fp(
   async (app) => {
-    // runs before @fastify/rate-limit's own onRoute hook, which reads config.rateLimit
+    // runs before @fastify/rate-limit's own onRoute hook, which reads config.rateLimit; documents the 429 too
     app.addHook('onRoute', (route) => {
-      const tags = (route.schema as { tags?: string[] } | undefined)?.tags ?? []
-      if (tags.includes('browser') && route.config?.rateLimit === undefined) {
+      const schema = route.schema as RouteSchema | undefined
+      const browser = schema?.tags?.includes('browser') ?? false
+      if (browser && route.config?.rateLimit === undefined) {
         route.config = { ...route.config, rateLimit: browserLimit }
+      }
+      if (schema && (browser || schema.security) && !schema.response?.[429]) {
+        const example = browser
+          ? 'too many requests, retry in 12 seconds'
+          : 'too many failed authentications, retry in 1 minute'
+        route.schema = {
+          ...schema,
+          response: {
+            ...schema.response,
+            429: errorResponse('Too many requests from this address', { error: 'rate_limited', message: example }),
+          },
+        } as FastifySchema
       }
     })
 

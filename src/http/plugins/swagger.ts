@@ -32,8 +32,21 @@ export default fp(
     })
     await app.register(swaggerUi, {
       routePrefix: '/docs',
-      // the UI's static assets answer with a Content-Security-Policy of their own
-      staticCSP: true,
+      // The UI's pages get a policy of their own: the plugin's default blocks the UI's inline styles, and its
+      // upgrade-insecure-requests would break "Try it out" on a broker served over plain HTTP inside a network.
+      staticCSP: [
+        "default-src 'self'",
+        "base-uri 'self'",
+        "connect-src 'self'",
+        "font-src 'self' data:",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "img-src 'self' data:",
+        "object-src 'none'",
+        "script-src 'self'",
+        "script-src-attr 'none'",
+        "style-src 'self' 'unsafe-inline'",
+      ].join('; '),
       uiConfig: {
         // the pasted token survives a reload (in this browser's localStorage), as operators expect
         persistAuthorization: true,

@@ -1,0 +1,48 @@
+import { DecryptionError, type Keyring } from '../crypto/keyring.js'
+import { reencryptAll, type ColumnCounts, type RawSql } from '../crypto/reencrypt.js'
+import type { DbClient } from '../db/client.js'
+import type { Prisma } from '../db/generated/client.js'
+import { conflict } from '../errors.js'
+import { recordAudit, type Actor } from './audit.js'
+
+export interface ReencryptionReport {
+  primaryKeyId: string
+  scanned: number
+  reencrypted: number
+  columns: Record<string, ColumnCounts>
+}
+
+/**
+ * Moves every stored secret to the keyring's primary key and records who asked and what moved. A value no
+ * key of the ring opens (its key was removed too early) stops the run with a conflict naming the row.
+ */
+export async function reencryptSecrets(
+  { prisma, keyring }: { prisma: DbClient & RawSql; keyring: Keyring },
+  actor: Actor,
+): Promise<ReencryptionReport> {
+  const audit = (action: string, detail: object) =>
+    recordAudit(prisma, {
+      actor,
+      action,
+      subjectType: 'keyring',
+      subjectId: keyring.primaryKeyId,
+      detail: detail as Prisma.InputJsonObject,
+    })
+  let columns: Record<string, ColumnCounts>
+  try {
+    columns = await reencryptAll(prisma, keyring)
+  } catch (err) {
+    if (!(err instanceof Error && err.cause instanceof DecryptionError)) throw err
+    await audit('keyring.reencrypt_failed', { error: err.message })
+    throw conflict(err.message)
+  }
+  const counts = Object.values(columns)
+  const report = {
+    primaryKeyId: keyring.primaryKeyId,
+    scanned: counts.reduce((sum, c) => sum + c.scanned, 0),
+    reencrypted: counts.reduce((sum, c) => sum + c.reencrypted, 0),
+    columns,
+  }
+  await audit('keyring.reencrypted', { scanned: report.scanned, reencrypted: report.reencrypted, columns })
+  return report
+}

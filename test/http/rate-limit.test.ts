@@ -1,0 +1,91 @@
+import Fastify from 'fastify'
+import t from 'tap'
+import { installErrorHandler } from '../../src/http/error-handler.js'
+import rateLimits, { browserLimit, failedAuthLimit } from '../../src/http/plugins/rate-limit.js'
+import { ADMIN_TOKEN, build } from '../helper.js'
+
+const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+const wrong = { authorization: 'Bearer not-the-admin-token' }
+
+t.test('an address that keeps failing authentication is refused for the rest of the window', async (t) => {
+  const { app } = await build(t)
+  const get = (url: string, headers: Record<string, string>, remoteAddress = '127.0.0.1') =>
+    app.inject({ method: 'GET', url, headers, remoteAddress })
+
+  for (let i = 0; i < failedAuthLimit.max; i++) {
+    const res = await get('/admin/audit', i % 2 ? wrong : {})
+    if (res.statusCode !== 401) t.fail(`attempt ${i + 1} answered ${res.statusCode}`)
+  }
+  const refused = await get('/admin/audit', admin)
+  t.equal(refused.statusCode, 429, 'refused even with the right token: guesses are not checked')
+  t.strictSame(Object.keys(refused.json()), ['error', 'message'])
+  t.equal(refused.json().error, 'rate_limited')
+  t.match(refused.json().message, /^too many failed authentications, retry in \d+ seconds?$/)
+  t.ok(Number(refused.headers['retry-after']) > 0, 'Retry-After')
+  t.equal((await get('/admin/connections', admin)).statusCode, 429, 'on every authenticated route')
+
+  t.equal((await get('/healthz', {})).statusCode, 200, 'routes without credentials still answer')
+  t.equal((await get('/metrics', {})).statusCode, 200)
+  t.equal((await get('/admin/audit', admin, '10.0.0.7')).statusCode, 200, 'other addresses are not affected')
+})
+
+t.test('successful requests do not count', async (t) => {
+  const { app } = await build(t)
+  for (let i = 0; i < failedAuthLimit.max * 2; i++) {
+    await app.inject({ method: 'GET', url: '/admin/audit', headers: admin })
+  }
+  for (let i = 0; i < failedAuthLimit.max - 1; i++) {
+    await app.inject({ method: 'GET', url: '/admin/audit', headers: wrong })
+  }
+  t.equal((await app.inject({ method: 'GET', url: '/admin/audit', headers: admin })).statusCode, 200)
+})
+
+t.test('routes tagged browser are limited per address', async (t) => {
+  const app = Fastify()
+  installErrorHandler(app)
+  await app.register(rateLimits)
+  const ok = async () => ({ ok: true })
+  app.get('/flow', { schema: { tags: ['browser'] } }, ok)
+  app.get('/own', { schema: { tags: ['browser'] }, config: { rateLimit: { max: 2, timeWindow: 60_000 } } }, ok)
+  app.get('/other', ok)
+  t.teardown(() => app.close())
+
+  const get = (url: string, remoteAddress = '127.0.0.1') => app.inject({ method: 'GET', url, remoteAddress })
+  for (let i = 0; i < browserLimit.max; i++) {
+    const res = await get('/flow')
+    if (res.statusCode !== 200) t.fail(`request ${i + 1} answered ${res.statusCode}`)
+  }
+  const limited = await get('/flow')
+  t.equal(limited.statusCode, 429)
+  t.equal(limited.json().error, 'rate_limited')
+  t.match(limited.json().message, /^too many requests, retry in \d+ seconds?$/)
+  t.ok(Number(limited.headers['retry-after']) > 0)
+  t.equal((await get('/flow', '10.0.0.8')).statusCode, 200, 'per address')
+  t.equal((await get('/other')).statusCode, 200, 'untagged routes are not limited')
+
+  await get('/own')
+  await get('/own')
+  t.equal((await get('/own')).statusCode, 429, "a route's own limit wins")
+})
+
+t.test('every answer carries its request id', async (t) => {
+  const { app, logs } = await build(t)
+  const generated = await app.inject({ method: 'GET', url: '/healthz' })
+  t.match(generated.headers['x-request-id'], /^[0-9a-f-]{36}$/)
+
+  const given = await app.inject({ method: 'GET', url: '/admin/audit', headers: { 'x-request-id': 'trace-abc.123' } })
+  t.equal(given.statusCode, 401)
+  t.equal(given.headers['x-request-id'], 'trace-abc.123', 'a well-formed incoming id is kept')
+  const missing = await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'bad id\twith spaces' } })
+  t.equal(missing.statusCode, 404)
+  t.match(missing.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'a malformed one is replaced')
+
+  const lines = logs.lines.map((line) => JSON.parse(line) as { reqId?: string; msg?: string })
+  const traced = lines.filter((line) => line.reqId === 'trace-abc.123')
+  t.ok(traced.some((line) => line.msg === 'incoming request'))
+  t.ok(traced.some((line) => line.msg === 'request completed'))
+  t.ok(
+    lines.filter((line) => /request/.test(line.msg ?? '')).every((line) => line.reqId),
+    'every request log line has a reqId',
+  )
+})
