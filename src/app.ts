@@ -13,12 +13,16 @@ import scheduler from './http/plugins/scheduler.js'
 import swagger from './http/plugins/swagger.js'
 import tokenServices from './http/plugins/tokens.js'
 import auditRoutes from './http/routes/admin/audit.js'
+import adminClientRoutes from './http/routes/admin/clients.js'
 import adminConnectionActions from './http/routes/admin/connection-actions.js'
 import adminConnectionRoutes from './http/routes/admin/connections.js'
 import keyRoutes from './http/routes/admin/keys.js'
+import adminProviderRoutes from './http/routes/admin/providers.js'
+import authorizationRoutes from './http/routes/authorizations/index.js'
 import connectionRoutes from './http/routes/connections/index.js'
 import healthRoutes from './http/routes/health/index.js'
 import metricsRoutes from './http/routes/metrics/index.js'
+import oauthRoutes from './http/routes/oauth/index.js'
 import tokenRoutes from './http/routes/tokens/index.js'
 import { createLogger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
@@ -124,6 +128,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // routes
   await app.register(healthRoutes, { prisma })
   await app.register(metricsRoutes)
+  await app.register(authorizationRoutes)
+  await app.register(oauthRoutes)
+  await app.register(adminProviderRoutes, { prefix: '/admin' })
+  await app.register(adminClientRoutes, { prefix: '/admin' })
   await app.register(tokenRoutes)
   await app.register(connectionRoutes)
   await app.register(adminConnectionRoutes, { prefix: '/admin' })

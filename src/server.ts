@@ -6,11 +6,15 @@ import { startEmbeddedDatabase } from './db/embedded.js'
 import { applyMigrations } from './db/migrate.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
+import type { ProviderInput } from './services/provider-input.js'
+import { applyProvidersFile, loadProvidersFile } from './services/providers-file.js'
 
 async function main(): Promise<void> {
   let loaded
+  let providers: ProviderInput[] = []
   try {
     loaded = loadConfig()
+    if (loaded.config.PROVIDERS_FILE) providers = loadProvidersFile(loaded.config.PROVIDERS_FILE)
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`invalid configuration: ${err.message}`)
@@ -29,6 +33,7 @@ async function main(): Promise<void> {
 
   const database = openDatabase({ url, poolSize: embedded ? 4 : 10 })
   const app = await buildApp({ config, prisma: database.prisma, logger })
+  if (providers.length > 0) logger.info(await applyProvidersFile(app.deps, providers), 'providers file applied')
   app.addHook('onClose', async () => {
     await database.close()
     await embedded?.close()

@@ -1,6 +1,9 @@
 import * as client from 'openid-client'
 import { cipherContext, type Keyring } from '../crypto/keyring.js'
 import type { Provider } from '../db/generated/client.js'
+import { plainClientSecretBasic } from './client-auth.js'
+import { basicCredentialsEncoding } from './presets.js'
+import { withDefaultTokenType } from './token-type.js'
 
 export const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
 
@@ -57,15 +60,17 @@ export class ProviderRegistry {
         ? client.ClientSecretPost(secret)
         : provider.tokenEndpointAuthMethod === 'none'
           ? client.None()
-          : client.ClientSecretBasic(secret)
-    const fetch = this.#options.fetch
+          : basicCredentialsEncoding(provider.preset) === 'plain'
+            ? plainClientSecretBasic(secret)
+            : client.ClientSecretBasic(secret)
+    const fetch = withDefaultTokenType(this.#options.fetch ?? globalThis.fetch)
     let config: client.Configuration
     if (provider.issuer) {
       const issuer = new URL(provider.issuer)
       config = await client.discovery(issuer, provider.clientId, undefined, auth, {
         execute: isLoopback(issuer) && issuer.protocol === 'http:' ? [client.allowInsecureRequests] : [],
         timeout: this.#options.timeoutSeconds ?? 10,
-        ...(fetch ? { [client.customFetch]: fetch } : {}),
+        [client.customFetch]: fetch,
       })
     } else {
       const authorizationEndpoint = new URL(provider.authorizationEndpoint as string)
@@ -81,7 +86,7 @@ export class ProviderRegistry {
       if (endpoints.some((url) => url && new URL(url).protocol === 'http:')) client.allowInsecureRequests(config)
     }
     config.timeout = this.#options.timeoutSeconds ?? 10
-    if (fetch) config[client.customFetch] = fetch
+    config[client.customFetch] = fetch
     return config
   }
 }

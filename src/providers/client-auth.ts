@@ -1,0 +1,9 @@
+import type * as client from 'openid-client'
+
+/** HTTP Basic client authentication with the credentials as they are, not form-encoded (see presets.ts). */
+export function plainClientSecretBasic(clientSecret: string | undefined): client.ClientAuth {
+  return (_as, metadata, _body, headers) => {
+    const credentials = `${metadata.client_id}:${clientSecret ?? ''}`
+    headers.set('authorization', `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`)
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Wraps a fetch so that a token response without `token_type` reads as a Bearer token. RFC 6749 requires the field
+ * and openid-client refuses a response without it, but some providers leave it out: GoTo documents token
+ * responses of only access_token, refresh_token, expires_in, scope and principal
+ * (https://developer.goto.com/guides/Authentication/05_HOW_refreshToken/). Other answers pass through untouched.
+ */
+export function withDefaultTokenType(fetch: typeof globalThis.fetch): typeof globalThis.fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init)
+    if (init?.method !== 'POST' || !response.ok || !/json/i.test(response.headers.get('content-type') ?? '')) {
+      return response
+    }
+    let body: unknown
+    try {
+      body = await response.clone().json()
+    } catch {
+      return response
+    }
+    if (!isRecord(body) || typeof body.access_token !== 'string' || body.token_type !== undefined) return response
+    const headers = new Headers(response.headers)
+    headers.delete('content-length')
+    return new Response(JSON.stringify({ ...body, token_type: 'Bearer' }), {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    })
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}

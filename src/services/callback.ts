@@ -1,0 +1,164 @@
+// The second half of the flow: the provider sends the browser back with a code. Everything that can be refused
+// is refused before the token request: a replayed code makes real providers revoke the user's grant.
+import { timingSafeEqual } from 'node:crypto'
+import * as client from 'openid-client'
+import type { Deps } from '../app.js'
+import type { AuthorizationRequest, Provider } from '../db/generated/client.js'
+import { Secret } from '../crypto/secret.js'
+import { classifyProviderError } from '../providers/failures.js'
+import { digest, verifierContext, type FlowError } from './authorization.js'
+import type { GrantedTokens } from './connection-tokens.js'
+import { callbackUrl } from './public-urls.js'
+import { storeConnection } from './store-connection.js'
+
+export type FlowOutcome = 'connected' | FlowError
+
+export interface CallbackResult {
+  outcome: FlowOutcome
+  /** Where to send the browser; null: show a page. */
+  returnTo: string | null
+  /** The flow whose cookie to clear. */
+  authorizationId?: string
+  connectionId?: string
+}
+
+export interface CallbackInput {
+  /** The provider id in the callback's path. */
+  providerId: string
+  /** The callback's query string exactly as received, without `?`. */
+  rawQuery: string
+  /** The verified value of a flow's cookie in this browser, if it sent one. */
+  bindingFor(authorizationId: string): string | undefined
+}
+
+type CallbackDeps = Pick<Deps, 'prisma' | 'keyring' | 'providers' | 'config' | 'now' | 'log' | 'metrics'>
+type StartedRequest = AuthorizationRequest & { provider: Provider }
+
+// Provider errors that mean the user (or the provider on the user's behalf) said no.
+const REFUSALS = new Set(['access_denied', 'consent_required', 'login_required', 'interaction_required'])
+
+export async function completeAuthorization(deps: CallbackDeps, input: CallbackInput): Promise<CallbackResult> {
+  const result = await handleCallback(deps, input)
+  deps.metrics.flows.inc({ outcome: result.outcome })
+  return result
+}
+
+async function handleCallback(deps: CallbackDeps, { providerId, rawQuery, bindingFor }: CallbackInput) {
+  const query = new URLSearchParams(rawQuery)
+  const state = query.get('state')
+  if (!state || state.length > 1024) return { outcome: 'invalid_state', returnTo: null } satisfies CallbackResult
+  const request = await deps.prisma.authorizationRequest.findUnique({
+    where: { stateHash: digest(state) },
+    include: { provider: true },
+  })
+  if (!request) return { outcome: 'invalid_state', returnTo: null } satisfies CallbackResult
+
+  const end = (outcome: FlowOutcome): CallbackResult => ({
+    outcome,
+    returnTo: request.returnTo,
+    authorizationId: request.id,
+  })
+  // Another browser (a leaked or planted callback URL): refused, and the real flow is left to finish.
+  if (!sameSecret(bindingFor(request.id), request.bindingHash)) return end('invalid_state')
+
+  const now = deps.now()
+  const fail = async (outcome: FlowError): Promise<CallbackResult> => {
+    // a concurrent callback that already took the request decides the flow's outcome, not this one
+    const taken = await settle(deps, request.id, 'started', outcome, now)
+    return end(taken ? outcome : 'invalid_state')
+  }
+  // Mix-up: the state was issued for another provider than the one whose callback this is.
+  if (request.providerId !== providerId) return fail('invalid_state')
+  if (request.status !== 'started') return end('invalid_state')
+  if (request.expiresAt <= now) return fail('expired')
+  const error = query.get('error')
+  if (error !== null) {
+    deps.log.info({ provider: providerId, providerError: safeCode(error) }, 'provider refused the authorization')
+    return fail(REFUSALS.has(error) ? 'access_denied' : 'exchange_failed')
+  }
+  if (!query.get('code')) return fail('exchange_failed')
+
+  // Exactly one callback gets to exchange the code.
+  const claimed = await deps.prisma.authorizationRequest.updateMany({
+    where: { id: request.id, status: 'started' },
+    data: { status: 'exchanging' },
+  })
+  if (claimed.count !== 1) return end('invalid_state')
+
+  const granted = await exchange(deps, request, rawQuery, state)
+  if (!granted) {
+    await settle(deps, request.id, 'exchanging', 'exchange_failed', deps.now())
+    return end('exchange_failed')
+  }
+  const { connectionId } = await storeConnection(deps, {
+    provider: request.provider,
+    userId: request.userId,
+    tokens: granted.tokens,
+    subject: granted.subject,
+    clientId: request.clientId,
+    authorizationId: request.id,
+  })
+  return { ...end('connected'), connectionId }
+}
+
+/** The token request. Failures are logged by kind and code only: error causes can carry the token response. */
+async function exchange(
+  deps: CallbackDeps,
+  request: StartedRequest,
+  rawQuery: string,
+  state: string,
+): Promise<{ tokens: GrantedTokens; subject: string | null } | null> {
+  const { provider } = request
+  try {
+    const config = await deps.providers.configFor(provider)
+    // redirect_uri is derived from this URL: built from PUBLIC_URL, never from the Host header
+    const currentUrl = callbackUrl(deps.config.PUBLIC_URL, provider.id)
+    currentUrl.search = rawQuery
+    const verifier = request.codeVerifierEnc
+      ? deps.keyring.decrypt(request.codeVerifierEnc, verifierContext(request.id))
+      : undefined
+    const response = await client.authorizationCodeGrant(config, currentUrl, {
+      pkceCodeVerifier: verifier,
+      expectedState: state,
+      expectedNonce: request.nonce ?? undefined,
+      idTokenExpected: Boolean(provider.issuer && request.nonce),
+    })
+    return {
+      tokens: {
+        accessToken: new Secret(response.access_token),
+        ...(response.refresh_token ? { refreshToken: new Secret(response.refresh_token) } : {}),
+        tokenType: tokenTypeName(response.token_type),
+        // RFC 6749 §5.1: a response without scope granted the scope requested
+        scope: response.scope ?? (request.scopes.length > 0 ? request.scopes.join(' ') : undefined),
+        expiresIn: response.expiresIn(),
+      },
+      subject: response.claims()?.sub ?? null,
+    }
+  } catch (err) {
+    const failure = classifyProviderError(err)
+    deps.log.warn({ provider: provider.id, failure: failure.kind, reason: failure.message }, 'code exchange failed')
+    return null
+  }
+}
+
+async function settle(deps: Pick<Deps, 'prisma'>, id: string, from: string, outcome: FlowError, now: Date) {
+  const { count } = await deps.prisma.authorizationRequest.updateMany({
+    where: { id, status: from },
+    data: { status: 'failed', outcome, completedAt: now, codeVerifierEnc: null },
+  })
+  return count === 1
+}
+
+function sameSecret(given: string | undefined, storedHash: Uint8Array | null): boolean {
+  if (given === undefined || storedHash === null || storedHash.length !== 32) return false
+  return timingSafeEqual(digest(given), storedHash)
+}
+
+// openid-client lowercases token_type; callers expect the scheme as it is written in Authorization headers.
+function tokenTypeName(type: string): string {
+  if (type === 'bearer') return 'Bearer'
+  if (type === 'dpop') return 'DPoP'
+  return type
+}
+
+const safeCode = (value: string) => (/^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : 'unknown_error')

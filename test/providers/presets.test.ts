@@ -1,0 +1,354 @@
+// Each preset's authorization URL and token request, checked against the provider's published documentation. The
+// broker runs its real flow (admin API → POST /authorizations → start → callback); the provider is a fetch that
+// records what the broker sends and answers as the documentation shows.
+import { createHash, generateKeyPairSync, sign } from 'node:crypto'
+import t, { type Test } from 'tap'
+import { openAccessToken, openRefreshToken } from '../../src/services/connection-tokens.js'
+import { build, type Built } from '../helper.js'
+import { adminHeaders } from '../support/flow.js'
+
+const PUBLIC_URL = 'https://broker.example.com'
+const CLIENT_ID = 'preset-client-id'
+const CLIENT_SECRET = 'preset-client-secret'
+const CODE = 'documented-code-123'
+
+interface Recorded {
+  url: string
+  method: string
+  headers: Headers
+  body: URLSearchParams
+}
+
+/** A provider made of fetch answers: discovery documents by issuer, one token response for every token request. */
+function fakeProvider(discovery: Record<string, object> = {}) {
+  const tokenRequests: Recorded[] = []
+  let tokenResponse: (request: Recorded) => object = () => ({})
+  const fetch: typeof globalThis.fetch = async (input, init) => {
+    const url = String(input instanceof Request ? input.url : input)
+    const document = discovery[url]
+    if (document) return Response.json(document)
+    const request = {
+      url,
+      method: init?.method ?? 'GET',
+      headers: new Headers(init?.headers),
+      body: new URLSearchParams(String(init?.body ?? '')),
+    }
+    tokenRequests.push(request)
+    return Response.json(tokenResponse(request))
+  }
+  return { fetch, tokenRequests, answer: (fn: (request: Recorded) => object) => (tokenResponse = fn) }
+}
+
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 })
+const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
+
+/** An RS256 ID token (openid-client checks its claims; the signature only with non-repudiation checks). */
+function idToken(claims: Record<string, unknown>): string {
+  const input = `${b64({ alg: 'RS256', typ: 'JWT', kid: 'k1' })}.${b64(claims)}`
+  return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`
+}
+
+function oidcDiscovery(issuer: string, paths: { authorize: string; token: string; revoke?: string }) {
+  const origin = new URL(issuer).origin
+  return {
+    issuer,
+    authorization_endpoint: origin + paths.authorize,
+    token_endpoint: origin + paths.token,
+    ...(paths.revoke ? { revocation_endpoint: origin + paths.revoke } : {}),
+    jwks_uri: `${origin}/.well-known/jwks.json`,
+    response_types_supported: ['code'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['RS256'],
+  }
+}
+
+async function setup(t: Test, fetch: typeof globalThis.fetch, provider: Record<string, unknown>) {
+  const built = await build(t, { fetch, config: { PUBLIC_URL: new URL(PUBLIC_URL) } })
+  const created = await built.app.inject({
+    method: 'POST',
+    url: '/admin/providers',
+    headers: adminHeaders,
+    payload: { clientId: CLIENT_ID, clientSecret: CLIENT_SECRET, ...provider },
+  })
+  t.equal(created.statusCode, 201, created.body)
+  const caller = await built.app.inject({
+    method: 'POST',
+    url: '/admin/clients',
+    headers: adminHeaders,
+    payload: { name: 'app', allowedProviders: [provider.id], allowedReturnTo: ['https://app.example.com/'] },
+  })
+  return { ...built, apiKey: (caller.json() as { apiKey: string }).apiKey, provider: created.json() }
+}
+
+/** POST /authorizations and open the start link; returns the provider URL and the flow cookie. */
+async function start(t: Test, { app, apiKey }: Built & { apiKey: string }, provider: string) {
+  const authorization = await app.inject({
+    method: 'POST',
+    url: '/authorizations',
+    headers: { authorization: `Bearer ${apiKey}` },
+    payload: { provider, userId: 'user-1', returnTo: 'https://app.example.com/done' },
+  })
+  const { url } = authorization.json() as { url: string }
+  const started = await app.inject({ method: 'GET', url: new URL(url).pathname })
+  t.equal(started.statusCode, 302)
+  const cookie = String(started.headers['set-cookie']).split(';')[0] as string
+  return { location: new URL(started.headers.location as string), cookie }
+}
+
+async function callback({ app }: Built, provider: string, query: Record<string, string>, cookie: string) {
+  const res = await app.inject({
+    method: 'GET',
+    url: `/oauth/${provider}/callback?${new URLSearchParams(query)}`,
+    headers: { cookie },
+  })
+  return res
+}
+
+const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url')
+
+t.test('glimesh', async (t) => {
+  // https://glimesh.github.io/api-docs/docs/authentication/accesstoken/accesstoken/ (source:
+  // https://github.com/Glimesh/api-docs/blob/master/content/docs/Authentication/AccessToken/AccessToken.md):
+  // authorize at https://glimesh.tv/oauth/authorize?response_type=code&state=&client_id=&scope=&redirect_uri=;
+  // exchange with POST https://glimesh.tv/api/oauth/token carrying grant_type=authorization_code, code,
+  // redirect_uri, client_id and client_secret as parameters; the answer has access_token, created_at, expires_in,
+  // refresh_token, scope, token_type. PKCE S256 per .../accesstoken/pkceauth/ (form-encoded body, code_verifier).
+  const provider = fakeProvider()
+  const env = await setup(t, provider.fetch, { id: 'glimesh', preset: 'glimesh' })
+  t.match(env.provider, {
+    authorizationEndpoint: 'https://glimesh.tv/oauth/authorize',
+    tokenEndpoint: 'https://glimesh.tv/api/oauth/token',
+    tokenEndpointAuthMethod: 'client_secret_post',
+    redirectUri: `${PUBLIC_URL}/oauth/glimesh/callback`,
+  })
+  const { location, cookie } = await start(t, env, 'glimesh')
+  t.equal(location.origin + location.pathname, 'https://glimesh.tv/oauth/authorize')
+  const params = location.searchParams
+  t.equal(params.get('response_type'), 'code')
+  t.equal(params.get('client_id'), CLIENT_ID)
+  t.equal(params.get('redirect_uri'), `${PUBLIC_URL}/oauth/glimesh/callback`)
+  t.equal(params.get('scope'), 'public email chat streamkey follow stream_info', 'space-separated scopes')
+  t.ok(params.get('state'))
+  t.equal(params.get('code_challenge_method'), 'S256')
+  t.notOk(params.has('nonce'), 'no nonce for a plain OAuth 2.0 provider')
+
+  provider.answer(() => ({
+    access_token: 'glimesh-access',
+    created_at: '2020-12-14T15:15:29',
+    expires_in: 21600,
+    refresh_token: 'glimesh-refresh',
+    scope: 'public email chat streamkey',
+    token_type: 'bearer',
+  }))
+  const res = await callback(env, 'glimesh', { code: CODE, state: params.get('state') as string }, cookie)
+  t.equal(res.headers.location, 'https://app.example.com/done?status=connected')
+
+  const [request] = provider.tokenRequests
+  t.equal(provider.tokenRequests.length, 1)
+  t.equal(request?.method, 'POST')
+  t.equal(request?.url, 'https://glimesh.tv/api/oauth/token')
+  t.match(request?.headers.get('content-type'), /^application\/x-www-form-urlencoded/)
+  t.notOk(request?.headers.has('authorization'), 'no Basic header: the secret travels as a parameter')
+  t.same(Object.fromEntries(request?.body ?? []), {
+    grant_type: 'authorization_code',
+    code: CODE,
+    redirect_uri: `${PUBLIC_URL}/oauth/glimesh/callback`,
+    code_verifier: request?.body.get('code_verifier'),
+    client_id: CLIENT_ID,
+    client_secret: CLIENT_SECRET,
+  })
+  t.equal(sha256(request?.body.get('code_verifier') ?? ''), params.get('code_challenge'), 'verifier matches')
+
+  const connection = await env.db.prisma.connection.findFirstOrThrow({ where: { providerId: 'glimesh' } })
+  t.equal(openAccessToken(env.app.deps.keyring, connection).reveal(), 'glimesh-access')
+  t.equal(openRefreshToken(env.app.deps.keyring, connection)?.reveal(), 'glimesh-refresh')
+  t.match(connection, { tokenType: 'Bearer', scope: 'public email chat streamkey', lifetimeSeconds: 21600 })
+})
+
+t.test('goto', async (t) => {
+  // https://developer.goto.com/guides/Authentication/03_HOW_accessToken/ : authorize at
+  // https://authentication.logmeininc.com/oauth/authorize?client_id={clientID}&response_type=code&redirect_uri=;
+  // "Only the scopes set in your OAuth client will be requested" (no scope parameter). Exchange with POST
+  // https://authentication.logmeininc.com/oauth/token, `Authorization: Basic base64(clientID:clientSecret)`, form
+  // body grant_type=authorization_code&code=&redirect_uri=. Token responses as in
+  // https://developer.goto.com/guides/Authentication/05_HOW_refreshToken/ may lack token_type.
+  const provider = fakeProvider()
+  const env = await setup(t, provider.fetch, { id: 'goto', preset: 'goto' })
+  const { location, cookie } = await start(t, env, 'goto')
+  t.equal(location.origin + location.pathname, 'https://authentication.logmeininc.com/oauth/authorize')
+  t.equal(location.searchParams.get('client_id'), CLIENT_ID)
+  t.equal(location.searchParams.get('response_type'), 'code')
+  t.equal(location.searchParams.get('redirect_uri'), `${PUBLIC_URL}/oauth/goto/callback`)
+  t.notOk(location.searchParams.has('scope'), 'scopes come from the OAuth client at GoTo')
+
+  provider.answer(() => ({
+    access_token: 'goto-access',
+    refresh_token: 'goto-refresh',
+    expires_in: 3600,
+    principal: 'mahar.singh@company.com',
+  }))
+  const res = await callback(env, 'goto', { code: CODE, state: location.searchParams.get('state') as string }, cookie)
+  t.equal(res.headers.location, 'https://app.example.com/done?status=connected')
+  const [request] = provider.tokenRequests
+  t.equal(request?.url, 'https://authentication.logmeininc.com/oauth/token')
+  t.equal(
+    request?.headers.get('authorization'),
+    `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`,
+    'plain base64 of clientId:clientSecret, as GoTo documents (not form-encoded first)',
+  )
+  t.equal(request?.body.get('grant_type'), 'authorization_code')
+  t.equal(request?.body.get('code'), CODE)
+  t.equal(request?.body.get('redirect_uri'), `${PUBLIC_URL}/oauth/goto/callback`)
+  t.notOk(request?.body.has('client_secret'), 'the secret is only in the Basic header')
+  const connection = await env.db.prisma.connection.findFirstOrThrow({ where: { providerId: 'goto' } })
+  t.equal(connection.tokenType, 'Bearer', 'a response without token_type is a Bearer token')
+  t.equal(openAccessToken(env.app.deps.keyring, connection).reveal(), 'goto-access')
+})
+
+t.test('auth0', async (t) => {
+  // https://auth0.com/docs/get-started/authentication-and-authorization-flow/authorization-code-flow/call-your-api-using-the-authorization-code-flow
+  // authorize at https://{yourDomain}/authorize?response_type=code&client_id=&redirect_uri=&scope=&audience=&state=
+  // (audience names the API; offline_access for a refresh token); exchange with POST https://{yourDomain}/oauth/token,
+  // form body grant_type=authorization_code&client_id=&client_secret=&code=&redirect_uri=. The issuer, from
+  // https://{yourDomain}/.well-known/openid-configuration, is https://{yourDomain}/ (with the trailing slash).
+  const issuer = 'https://example.us.auth0.com/'
+  const provider = fakeProvider({
+    [`${issuer}.well-known/openid-configuration`]: oidcDiscovery(issuer, {
+      authorize: '/authorize',
+      token: '/oauth/token',
+      revoke: '/oauth/revoke',
+    }),
+  })
+  const env = await setup(t, provider.fetch, {
+    id: 'auth0',
+    preset: 'auth0',
+    domain: 'example.us.auth0.com',
+    audience: 'https://api.example.com',
+  })
+  t.match(env.provider, { issuer, authorizationParams: { audience: 'https://api.example.com' } })
+  const { location, cookie } = await start(t, env, 'auth0')
+  t.equal(location.origin + location.pathname, 'https://example.us.auth0.com/authorize')
+  const params = location.searchParams
+  t.equal(params.get('audience'), 'https://api.example.com')
+  t.equal(params.get('scope'), 'openid profile email offline_access')
+  t.equal(params.get('response_type'), 'code')
+  t.equal(params.get('client_id'), CLIENT_ID)
+  t.ok(params.get('nonce'), 'a nonce for the ID token')
+
+  provider.answer(() => ({
+    access_token: 'auth0-access',
+    refresh_token: 'auth0-refresh',
+    id_token: idToken({
+      iss: issuer,
+      aud: CLIENT_ID,
+      sub: 'auth0|123',
+      nonce: params.get('nonce'),
+      iat: Math.floor(Date.now() / 1000),
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    }),
+    scope: 'openid profile email offline_access',
+    expires_in: 86400,
+    token_type: 'Bearer',
+  }))
+  const res = await callback(env, 'auth0', { code: CODE, state: params.get('state') as string }, cookie)
+  t.equal(res.headers.location, 'https://app.example.com/done?status=connected')
+  const [request] = provider.tokenRequests
+  t.equal(request?.url, 'https://example.us.auth0.com/oauth/token')
+  t.notOk(request?.headers.has('authorization'))
+  t.match(Object.fromEntries(request?.body ?? []), {
+    grant_type: 'authorization_code',
+    client_id: CLIENT_ID,
+    client_secret: CLIENT_SECRET,
+    code: CODE,
+    redirect_uri: `${PUBLIC_URL}/oauth/auth0/callback`,
+  })
+  const connection = await env.db.prisma.connection.findFirstOrThrow({ where: { providerId: 'auth0' } })
+  t.equal(connection.subject, 'auth0|123', 'the subject is the ID token sub')
+})
+
+t.test('oidc', async (t) => {
+  // OpenID Connect Core 1.0 §3.1.2.1 (https://openid.net/specs/openid-connect-core-1_0.html#AuthRequest): scope
+  // contains openid, response_type=code, client_id, redirect_uri, state, nonce; §3.1.3.1 (#TokenRequest): POST
+  // grant_type=authorization_code&code=&redirect_uri= with client_secret_basic (the default, §9 and RFC 6749
+  // §2.3.1). Endpoints from Discovery 1.0 §4 at {issuer}/.well-known/openid-configuration.
+  const issuer = 'https://login.example.com'
+  const provider = fakeProvider({
+    [`${issuer}/.well-known/openid-configuration`]: oidcDiscovery(issuer, { authorize: '/authorize', token: '/token' }),
+  })
+  const env = await setup(t, provider.fetch, { id: 'corp', preset: 'oidc', issuer, scopes: ['email'] })
+  const { location, cookie } = await start(t, env, 'corp')
+  t.equal(location.origin + location.pathname, 'https://login.example.com/authorize')
+  t.equal(location.searchParams.get('scope'), 'openid email', 'openid is always requested from OIDC providers')
+  t.ok(location.searchParams.get('nonce'))
+
+  provider.answer(() => ({
+    access_token: 'oidc-access',
+    id_token: idToken({
+      iss: issuer,
+      aud: CLIENT_ID,
+      sub: 'employee-7',
+      nonce: location.searchParams.get('nonce'),
+      iat: Math.floor(Date.now() / 1000),
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    }),
+    token_type: 'Bearer',
+  }))
+  const res = await callback(env, 'corp', { code: CODE, state: location.searchParams.get('state') as string }, cookie)
+  t.equal(res.headers.location, 'https://app.example.com/done?status=connected')
+  const [request] = provider.tokenRequests
+  t.equal(request?.url, 'https://login.example.com/token')
+  // RFC 6749 §2.3.1: client id and secret are form-encoded, then joined and base64-encoded
+  const basic = Buffer.from(request?.headers.get('authorization')?.replace(/^Basic /, '') ?? '', 'base64').toString()
+  t.same(basic.split(':').map(decodeURIComponent), [CLIENT_ID, CLIENT_SECRET])
+  t.same(Object.fromEntries(request?.body ?? []), {
+    grant_type: 'authorization_code',
+    code: CODE,
+    redirect_uri: `${PUBLIC_URL}/oauth/corp/callback`,
+    code_verifier: request?.body.get('code_verifier'),
+  })
+  const connection = await env.db.prisma.connection.findFirstOrThrow({ where: { providerId: 'corp' } })
+  t.match(connection, { subject: 'employee-7', scope: 'openid email', refreshTokenEnc: null, nextRefreshAt: null })
+})
+
+t.test('an ID token for another nonce is refused', async (t) => {
+  const issuer = 'https://login.example.com'
+  const provider = fakeProvider({
+    [`${issuer}/.well-known/openid-configuration`]: oidcDiscovery(issuer, { authorize: '/authorize', token: '/token' }),
+  })
+  const env = await setup(t, provider.fetch, { id: 'corp', preset: 'oidc', issuer })
+  const { location, cookie } = await start(t, env, 'corp')
+  provider.answer(() => ({
+    access_token: 'oidc-access',
+    id_token: idToken({
+      iss: issuer,
+      aud: CLIENT_ID,
+      sub: 'employee-7',
+      nonce: 'someone-elses-nonce',
+      iat: Math.floor(Date.now() / 1000),
+      exp: Math.floor(Date.now() / 1000) + 3600,
+    }),
+    token_type: 'Bearer',
+  }))
+  const res = await callback(env, 'corp', { code: CODE, state: location.searchParams.get('state') as string }, cookie)
+  t.equal(res.headers.location, 'https://app.example.com/done?status=error&error=exchange_failed')
+  t.equal(await env.db.prisma.connection.count(), 0)
+})
+
+t.test('presets need their options', async (t) => {
+  const env = await setup(t, fakeProvider().fetch, { id: 'ok', preset: 'goto' })
+  const post = (payload: object) =>
+    env.app.inject({
+      method: 'POST',
+      url: '/admin/providers',
+      headers: adminHeaders,
+      payload: { clientId: 'c', clientSecret: 's', ...payload },
+    })
+  const noDomain = await post({ id: 'a0', preset: 'auth0' })
+  t.equal(noDomain.statusCode, 400)
+  t.match(noDomain.json(), { error: 'invalid_request', message: /domain/ })
+  t.equal((await post({ id: 'a1', preset: 'auth0', domain: 'https://evil/path' })).statusCode, 400)
+  t.equal((await post({ id: 'o1', preset: 'oidc' })).statusCode, 400)
+  t.equal((await post({ id: 'g1', preset: 'glimesh', audience: 'x' })).statusCode, 400, 'audience is auth0 only')
+  const overridden = await post({ id: 'g2', preset: 'glimesh', scopes: ['public'], pkce: false })
+  t.match(overridden.json(), { scopes: ['public'], pkce: false, tokenEndpoint: 'https://glimesh.tv/api/oauth/token' })
+})

@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import { ConfigError } from '../../src/errors.js'
+import { clientSecretContext } from '../../src/providers/registry.js'
+import { applyProvidersFile, loadProvidersFile } from '../../src/services/providers-file.js'
+import { build } from '../helper.js'
+
+const dir = mkdtempSync(join(tmpdir(), 'providers-file-'))
+function file(name: string, text: string): string {
+  const path = join(dir, name)
+  writeFileSync(path, text)
+  return path
+}
+
+const yaml = `
+- id: glimesh
+  preset: glimesh
+  clientId: glimesh-client
+  clientSecretEnv: GLIMESH_CLIENT_SECRET
+- id: corp
+  preset: auth0
+  domain: corp.eu.auth0.com
+  audience: https://api.corp.example
+  clientId: corp-client
+  clientSecretEnv: CORP_SECRET
+`
+const env = { GLIMESH_CLIENT_SECRET: 'glimesh-secret', CORP_SECRET: 'corp-secret' }
+
+t.test('YAML and JSON files are read, secrets from the environment', async (t) => {
+  const fromYaml = loadProvidersFile(file('providers.yaml', yaml), env)
+  t.match(fromYaml, [
+    { id: 'glimesh', clientSecret: 'glimesh-secret', tokenEndpoint: 'https://glimesh.tv/api/oauth/token' },
+    { id: 'corp', issuer: 'https://corp.eu.auth0.com/', authorizationParams: { audience: 'https://api.corp.example' } },
+  ])
+  const json = JSON.stringify({
+    providers: [{ id: 'x', issuer: 'https://login.example.com', clientId: 'c', clientSecretEnv: 'CORP_SECRET' }],
+  })
+  t.match(loadProvidersFile(file('providers.json', json), env), [{ id: 'x', clientSecret: 'corp-secret' }])
+})
+
+t.test('every problem is one configuration error naming it', async (t) => {
+  const failure = (text: string, environment: Record<string, string> = env) => {
+    try {
+      loadProvidersFile(file('bad.yaml', text), environment)
+    } catch (err) {
+      t.type(err, ConfigError)
+      return (err as Error).message
+    }
+    return 'no error'
+  }
+  t.equal(
+    failure(yaml, { CORP_SECRET: 'x' }),
+    'PROVIDERS_FILE: provider 1 (glimesh): environment variable GLIMESH_CLIENT_SECRET is not set',
+  )
+  t.match(failure('- id: a\n  clientId: c\n  clientSecret: inline\n'), /clientSecretEnv .* not clientSecret/)
+  t.match(failure('- id: a\n  clientId: c\n  clientSecretEnv: CORP_SECRET\n'), /provider 1 \(a\): give either issuer/)
+  const twice = '- { id: g, preset: glimesh, clientId: c, clientSecretEnv: CORP_SECRET }\n'
+  t.match(failure(twice + twice), /provider 2 \(g\): id g appears twice/)
+  t.match(failure('{ not: [valid'), /neither valid JSON nor valid YAML/)
+  t.match(failure('id: just-one'), /list of providers/)
+  t.notMatch(failure(yaml, { CORP_SECRET: 'x' }), /corp-secret|glimesh-secret/)
+  t.throws(() => loadProvidersFile(join(dir, 'missing.yaml'), env), /PROVIDERS_FILE: cannot read .*ENOENT/)
+})
+
+t.test('applying the file creates, then leaves alone, then updates', async (t) => {
+  const { app, db } = await build(t)
+  const inputs = loadProvidersFile(file('apply.yaml', yaml), env)
+  t.same(await applyProvidersFile(app.deps, inputs), { created: ['glimesh', 'corp'], updated: [], unchanged: [] })
+  t.same(await applyProvidersFile(app.deps, inputs), { created: [], updated: [], unchanged: ['glimesh', 'corp'] })
+  const rotated = loadProvidersFile(file('apply.yaml', yaml), { ...env, CORP_SECRET: 'rotated' })
+  t.same(await applyProvidersFile(app.deps, rotated), { created: [], updated: ['corp'], unchanged: ['glimesh'] })
+  const corp = await db.prisma.provider.findUniqueOrThrow({ where: { id: 'corp' } })
+  t.equal(app.deps.keyring.decrypt(corp.clientSecretEnc as Uint8Array, clientSecretContext('corp')), 'rotated')
+  const audit = await db.prisma.auditEvent.findMany({ where: { subjectType: 'provider' }, orderBy: { id: 'asc' } })
+  t.same(
+    audit.map((event) => [event.actor, event.action, event.subjectId]),
+    [
+      ['system', 'provider.created', 'glimesh'],
+      ['system', 'provider.created', 'corp'],
+      ['system', 'provider.updated', 'corp'],
+    ],
+  )
+})
+
+t.test('the server stops at start with one line naming the missing variable', async (t) => {
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: {
+      PATH: process.env.PATH,
+      DATA_DIR: dir,
+      PROVIDERS_FILE: file('start.yaml', yaml),
+      CORP_SECRET: 'x',
+      LOG_LEVEL: 'silent',
+    },
+    encoding: 'utf8',
+    timeout: 30_000,
+  })
+  t.equal(result.status, 1)
+  t.equal(
+    result.stderr.trim(),
+    'invalid configuration: PROVIDERS_FILE: provider 1 (glimesh): environment variable GLIMESH_CLIENT_SECRET is not set',
+  )
+})
