@@ -3,8 +3,10 @@
 import t, { type Test } from 'tap'
 import { verifierContext } from '../../src/services/authorization.js'
 import {
+  adminHeaders,
   browserGet,
   connectUser,
+  createCaller,
   openStartLink,
   requestAuthorization,
   startFlowEnv,
@@ -282,6 +284,31 @@ t.test('returnTo not allowed and unknown providers are refused at POST /authoriz
     await env.db.prisma.authorizationRequest.count({ where: { userId: 'alice', returnTo: { contains: 'evil' } } }),
     0,
   )
+})
+
+t.test('an unreachable provider at the start: provider_unavailable, and the link can be retried', async (t) => {
+  await unchanged(t, async () => {
+    const created = await env.app.inject({
+      method: 'POST',
+      url: '/admin/providers',
+      headers: adminHeaders,
+      payload: { id: 'down', issuer: 'http://127.0.0.1:1', clientId: 'c', clientSecret: 's' },
+    })
+    t.equal(created.statusCode, 201)
+    const caller = await createCaller(env, { allowedProviders: ['down'], allowedReturnTo: [env.returnTo] })
+    const link = await requestAuthorization(env, { userId: 'alice', provider: 'down' }, caller)
+    const res = await browserGet(link.url)
+    t.equal(res.location?.href, errorAt(env.returnTo, 'provider_unavailable'))
+    t.equal(res.cookie, '', 'no flow cookie')
+    const request = await env.db.prisma.authorizationRequest.findUniqueOrThrow({ where: { id: link.id } })
+    t.equal(request.status, 'created', 'still unused: the user can try the link again')
+  })
+})
+
+t.test('a malformed callback query is a 400 JSON error, not a 500', async (t) => {
+  const res = await browserGet(new URL(`/oauth/idp/callback?state=${'s'.repeat(2000)}&code=x`, env.publicUrl))
+  t.equal(res.status, 400)
+  t.equal(JSON.parse(res.body).error, 'invalid_request')
 })
 
 t.test('alice kept her connection through all of it', async (t) => {

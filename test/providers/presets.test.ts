@@ -91,7 +91,9 @@ async function start(t: Test, { app, apiKey }: Built & { apiKey: string }, provi
   const { url } = authorization.json() as { url: string }
   const started = await app.inject({ method: 'GET', url: new URL(url).pathname })
   t.equal(started.statusCode, 302)
-  const cookie = String(started.headers['set-cookie']).split(';')[0] as string
+  const setCookie = String(started.headers['set-cookie'])
+  t.match(setCookie, /; Secure/, 'Secure, as PUBLIC_URL is https')
+  const cookie = setCookie.split(';')[0] as string
   return { location: new URL(started.headers.location as string), cookie }
 }
 
