@@ -31,7 +31,7 @@ async function main(): Promise<void> {
   const applied = await applyMigrations(url)
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
 
-  const database = openDatabase({ url, poolSize: embedded ? 4 : 10 })
+  const database = openDatabase({ url, poolSize: embedded?.poolSize ?? 10 })
   const app = await buildApp({ config, prisma: database.prisma, logger })
   if (providers.length > 0) logger.info(await applyProvidersFile(app.deps, providers), 'providers file applied')
   app.addHook('onClose', async () => {

@@ -5,6 +5,13 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket'
 
 export interface EmbeddedDatabase {
   url: string
+  /**
+   * How many connections a pool may open to it: one. PGlite is a single Postgres session that the socket
+   * server shares between connections message by message, so when a statement fails on one connection the
+   * session discards the other connections' messages until its Sync, and their queries fail with
+   * "unnamed prepared statement does not exist". PGlite runs one statement at a time anyway.
+   */
+  poolSize: number
   close(): Promise<void>
 }
 
@@ -20,6 +27,7 @@ export async function startEmbeddedDatabase(dataDir: string): Promise<EmbeddedDa
   await server.start()
   return {
     url: `postgresql://postgres@${server.getServerConn()}/postgres?sslmode=disable`,
+    poolSize: 1,
     async close() {
       await server.stop()
       await db.close()
