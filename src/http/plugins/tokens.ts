@@ -12,6 +12,8 @@ export interface TokenServices {
   /** Revoke at the provider, then delete. */
   revoker: ConnectionRevoker
   cache: TokenCache
+  /** How long a request waits for another instance's refresh of the same connection. */
+  waitMs: number
 }
 
 declare module 'fastify' {
@@ -46,6 +48,7 @@ export default fp<TokenServicesOptions>(
       tokens: createTokenService(deps, { refresher, cache, waitMs }),
       revoker: createConnectionRevoker(deps, { leaseSeconds, waitMs, onChange }),
       cache,
+      waitMs,
     })
     // preClose: the database is closed by an onClose hook, and storing a refresh in flight needs it
     app.addHook('preClose', async () => refresher.drain())

@@ -15,7 +15,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 /** What operators do to a connection: refresh it now, or revoke and delete it. */
 const adminConnectionActions: FastifyPluginAsync = async (app) => {
   const { prisma } = app.deps
-  const { refresher, revoker } = app.tokenServices
+  const { refresher, revoker, waitMs } = app.tokenServices
   app.addHook('onRequest', app.requireAdmin)
 
   app.post<{ Params: { id: string } }>(
@@ -48,7 +48,7 @@ const adminConnectionActions: FastifyPluginAsync = async (app) => {
         need: { kind: 'force', since: app.deps.now() },
         trigger: 'admin',
         actor: 'admin',
-        waitMs: 5_000,
+        waitMs,
       })
       switch (result.kind) {
         case 'refreshed':
