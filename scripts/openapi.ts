@@ -16,6 +16,7 @@ const config: Config = {
   PORT: 3000,
   HOST: '127.0.0.1',
   PUBLIC_URL: new URL('http://localhost:3000'),
+  TRUST_PROXY: undefined,
   DATABASE_URL: undefined,
   DATA_DIR: '/nonexistent',
   ENCRYPTION_KEYS: [{ id: 'openapi', key: Buffer.alloc(32) }],

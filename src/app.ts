@@ -87,7 +87,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     bodyLimit: 64 * 1024,
     // `example` feeds the OpenAPI document and Swagger UI; the validator is told it is only an annotation
     ajv: { customOptions: { keywords: ['example'] } },
-    trustProxy: false,
+    trustProxy: config.TRUST_PROXY ?? false,
     return503OnClosing: true,
   })
   installErrorHandler(app)

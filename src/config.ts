@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { isIP } from 'node:net'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { generateKey, parseKeyList, type KeyringKey } from './crypto/keyring.js'
@@ -55,12 +56,30 @@ const oneOf =
     return raw as T
   }
 
+const proxyEntry = (entry: string): boolean => {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true
+  const [address = '', prefix, ...rest] = entry.split('/')
+  return isIP(address) !== 0 && rest.length === 0 && (prefix === undefined || /^\d{1,3}$/.test(prefix))
+}
+
+// Which peers may set X-Forwarded-For: `true` (any: only when nothing else can reach the port), or addresses and
+// CIDRs. The client address it yields is what rate limits count by.
+const trustProxy = (name: string, raw: string): boolean | string[] => {
+  if (raw === 'true' || raw === 'false') return raw === 'true'
+  const entries = raw.split(',').map((entry) => entry.trim())
+  if (!entries.every(proxyEntry)) {
+    throw new ConfigError(name, 'must be true, false, or a comma-separated list of addresses and CIDRs')
+  }
+  return entries
+}
+
 /** The environment, one entry per variable: how it parses and what it defaults to. */
 const schema = {
   NODE_ENV: { parse: oneOf(['development', 'production', 'test']), default: 'development' },
   PORT: { parse: int(0, 65535), default: '3000' },
   HOST: { parse: (_: string, raw: string) => raw, default: '127.0.0.1' },
   PUBLIC_URL: { parse: urlOf(['http:', 'https:']), default: undefined },
+  TRUST_PROXY: { parse: trustProxy, default: undefined },
   DATABASE_URL: { parse: urlOf(['postgres:', 'postgresql:']), default: undefined, requiredInProduction: true },
   DATA_DIR: { parse: (_: string, raw: string) => resolve(raw), default: './data' },
   ENCRYPTION_KEYS: { parse: keys, default: undefined, requiredInProduction: true, generated: true },

@@ -23,6 +23,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     PORT: 0,
     HOST: '127.0.0.1',
     PUBLIC_URL: new URL('http://127.0.0.1:3000'),
+    TRUST_PROXY: undefined,
     DATABASE_URL: undefined,
     DATA_DIR: '/nonexistent',
     ENCRYPTION_KEYS: [testKeys.primary],

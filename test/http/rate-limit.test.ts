@@ -1,5 +1,10 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Fastify from 'fastify'
 import t from 'tap'
+import { loadConfig } from '../../src/config.js'
+import { ConfigError } from '../../src/errors.js'
 import { installErrorHandler } from '../../src/http/error-handler.js'
 import rateLimits, { browserLimit, failedAuthLimit } from '../../src/http/plugins/rate-limit.js'
 import { ADMIN_TOKEN, build } from '../helper.js'
@@ -38,6 +43,45 @@ t.test('successful requests do not count', async (t) => {
     await app.inject({ method: 'GET', url: '/admin/audit', headers: wrong })
   }
   t.equal((await app.inject({ method: 'GET', url: '/admin/audit', headers: admin })).statusCode, 200)
+})
+
+t.test('behind a trusted proxy, limits count the forwarded client address', async (t) => {
+  const { app } = await build(t, { config: { TRUST_PROXY: ['127.0.0.1'] } })
+  const get = (client: string, headers: Record<string, string>) =>
+    app.inject({ method: 'GET', url: '/admin/audit', headers: { ...headers, 'x-forwarded-for': client } })
+  for (let i = 0; i < failedAuthLimit.max; i++) await get('203.0.113.5', wrong)
+  t.equal((await get('203.0.113.5', admin)).statusCode, 429)
+  t.equal((await get('203.0.113.6', admin)).statusCode, 200, 'another client behind the same proxy')
+})
+
+t.test('without TRUST_PROXY a forged X-Forwarded-For changes nothing', async (t) => {
+  const { app } = await build(t)
+  for (let i = 0; i < failedAuthLimit.max; i++) {
+    await app.inject({
+      method: 'GET',
+      url: '/admin/audit',
+      headers: { ...wrong, 'x-forwarded-for': `198.51.100.${i}` },
+    })
+  }
+  const res = await app.inject({
+    method: 'GET',
+    url: '/admin/audit',
+    headers: { ...admin, 'x-forwarded-for': '1.2.3.4' },
+  })
+  t.equal(res.statusCode, 429)
+})
+
+t.test('TRUST_PROXY parses to true, false or a list of addresses', async (t) => {
+  const parse = (TRUST_PROXY: string) =>
+    loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'tb-proxy-')), TRUST_PROXY }).config.TRUST_PROXY
+  t.equal(parse('true'), true)
+  t.equal(parse('false'), false)
+  t.strictSame(parse('10.0.0.0/8, 127.0.0.1,::1, loopback'), ['10.0.0.0/8', '127.0.0.1', '::1', 'loopback'])
+  t.throws(() => parse('2'), ConfigError)
+  t.throws(
+    () => parse('proxy.internal'),
+    new ConfigError('TRUST_PROXY', 'must be true, false, or a comma-separated list of addresses and CIDRs'),
+  )
 })
 
 t.test('routes tagged browser are limited per address', async (t) => {
