@@ -12,6 +12,7 @@ import rateLimits from './http/plugins/rate-limit.js'
 import scheduler from './http/plugins/scheduler.js'
 import swagger from './http/plugins/swagger.js'
 import tokenServices from './http/plugins/tokens.js'
+import webhooks from './http/plugins/webhooks.js'
 import auditRoutes from './http/routes/admin/audit.js'
 import adminClientRoutes from './http/routes/admin/clients.js'
 import adminConnectionActions from './http/routes/admin/connection-actions.js'
@@ -24,9 +25,12 @@ import healthRoutes from './http/routes/health/index.js'
 import metricsRoutes from './http/routes/metrics/index.js'
 import oauthRoutes from './http/routes/oauth/index.js'
 import tokenRoutes from './http/routes/tokens/index.js'
+import adminWebhookRoutes from './http/routes/webhooks/admin.js'
+import callerWebhookRoutes from './http/routes/webhooks/caller.js'
 import { createLogger } from './logger.js'
 import { createMetrics, type Metrics } from './metrics.js'
 import { ProviderRegistry } from './providers/registry.js'
+import type { WebhookSenderOptions } from './webhooks/sender.js'
 
 export interface AppOptions {
   config: Config
@@ -42,6 +46,8 @@ export interface AppOptions {
   background?: boolean
   /** Seconds a call to a provider may take. */
   providerTimeoutSeconds?: number
+  /** Webhook sender tuning (timeout, poll interval, concurrency); tests shorten it. */
+  webhooks?: Partial<WebhookSenderOptions>
   /** Refresh leases and waits; tests shorten them. */
   refresh?: RefreshTuning
 }
@@ -116,6 +122,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(cookie, { secret: config.COOKIE_SECRET })
   await app.register(auth, { prisma, adminToken: config.ADMIN_TOKEN })
   await app.register(rateLimits)
+  await app.register(webhooks, { background: options.background !== false, sender: options.webhooks })
   const providerTimeout = options.providerTimeoutSeconds ?? 10
   const leaseSeconds = options.refresh?.leaseSeconds ?? Math.max(30, 2 * providerTimeout + 10)
   await app.register(tokenServices, {
@@ -138,6 +145,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(adminConnectionActions, { prefix: '/admin' })
   await app.register(auditRoutes, { prefix: '/admin' })
   await app.register(keyRoutes, { prefix: '/admin' })
+  await app.register(callerWebhookRoutes)
+  await app.register(adminWebhookRoutes, { prefix: '/admin' })
 
   return app
 }

@@ -21,9 +21,58 @@ export interface ConnectionEvent {
   detail?: Record<string, string | number | boolean | null>
 }
 
+/** The body of every delivery of one event; `id` is the idempotency key (the `webhook-id` header). */
+export type EventPayload = {
+  id: string
+  type: ConnectionEventType
+  createdAt: string
+  data: Record<string, string | number | boolean | null> & {
+    connectionId: string
+    provider: string
+    userId: string
+    status: string
+  }
+}
+
+// Detail keys that could hold a credential are dropped whatever their value: a payload leaves the broker.
+const SECRET_KEY =
+  /token|secret|password|passwd|credential|verifier|assertion|authorization|cookie|api_?key|^(code|state|nonce)$/i
+const MAX_DETAIL_KEYS = 16
+const MAX_DETAIL_STRING = 200
+
+function safeDetail(detail: ConnectionEvent['detail']): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {}
+  for (const [key, value] of Object.entries(detail ?? {}).slice(0, MAX_DETAIL_KEYS)) {
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(key) || SECRET_KEY.test(key)) continue
+    if (typeof value === 'string') out[key] = value.slice(0, MAX_DETAIL_STRING)
+    else if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))
+      out[key] = value
+  }
+  return out
+}
+
+export function eventPayload(eventId: string, event: ConnectionEvent, at: Date): EventPayload {
+  return {
+    id: eventId,
+    type: event.type,
+    createdAt: at.toISOString(),
+    data: {
+      ...safeDetail(event.detail),
+      connectionId: event.connectionId,
+      provider: event.providerId,
+      userId: event.userId,
+      status: event.status,
+    },
+  }
+}
+
 /**
  * Writes one delivery per subscribed endpoint into the outbox. Call it inside the transaction that makes the
- * state change, so the event exists exactly when the change does.
+ * state change, so the event exists exactly when the change does; pass `deps.now()` as `at`.
+ *
+ * Audience: every caller that is not revoked and is allowed the connection's provider, the same set of callers
+ * that may read the connection's token (connections are shared per provider and user, not owned by the caller
+ * that started the flow).
  */
 export async function emitConnectionEvent(tx: DbClient, event: ConnectionEvent, at = new Date()): Promise<number> {
   const endpoints = await tx.webhookEndpoint.findMany({
@@ -34,21 +83,15 @@ export async function emitConnectionEvent(tx: DbClient, event: ConnectionEvent, 
     select: { id: true },
   })
   if (endpoints.length === 0) return 0
-  const eventId = randomUUID()
-  const payload = {
-    id: eventId,
-    type: event.type,
-    createdAt: at.toISOString(),
-    data: {
-      connectionId: event.connectionId,
-      provider: event.providerId,
-      userId: event.userId,
-      status: event.status,
-      ...(event.detail ?? {}),
-    },
-  }
+  const payload = eventPayload(randomUUID(), event, at)
   await tx.webhookDelivery.createMany({
-    data: endpoints.map((endpoint) => ({ endpointId: endpoint.id, event: event.type, payload, nextAttemptAt: at })),
+    data: endpoints.map((endpoint) => ({
+      endpointId: endpoint.id,
+      event: event.type,
+      payload,
+      nextAttemptAt: at,
+      createdAt: at,
+    })),
   })
   return endpoints.length
 }

@@ -1,0 +1,132 @@
+import { randomUUID } from 'node:crypto'
+import { cipherContext, type Keyring } from '../crypto/keyring.js'
+import type { Db, DbClient } from '../db/client.js'
+import { invalidRequest, notFound } from '../errors.js'
+import { recordAudit, type Actor } from '../services/audit.js'
+import { connectionEventTypes, type ConnectionEventType } from './outbox.js'
+import { generateSigningSecret } from './signature.js'
+
+export const signingSecretContext = (endpointId: string) => cipherContext('webhook_endpoints', endpointId, 'secret')
+
+/** A caller's webhook endpoint as shown to its owner and the admin: never the secret. */
+export interface WebhookEndpointView {
+  id: string
+  clientId: string
+  url: string
+  events: ConnectionEventType[]
+  createdAt: Date
+  updatedAt: Date
+}
+
+export interface WebhookEndpointInput {
+  url: string
+  events?: ConnectionEventType[]
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
+const MAX_URL_LENGTH = 2048
+
+/** https, or http for loopback hosts only (as provider URLs); no credentials in the URL, no fragment. */
+export function checkWebhookUrl(raw: string): string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw invalidRequest('url must be an absolute URL')
+  }
+  if (raw.length > MAX_URL_LENGTH) throw invalidRequest(`url must be at most ${MAX_URL_LENGTH} characters`)
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
+    throw invalidRequest('url must use https (http is accepted for 127.0.0.1, localhost and [::1] only)')
+  }
+  if (url.username || url.password) throw invalidRequest('url must not contain credentials')
+  if (url.hash) throw invalidRequest('url must not contain a fragment')
+  return url.href
+}
+
+interface EndpointsDeps {
+  prisma: Db
+  keyring: Keyring
+}
+
+/** One endpoint per caller: registration replaces it in place; the secret is made once and rotated on request. */
+export function createWebhookEndpoints({ prisma, keyring }: EndpointsDeps) {
+  const view = (row: Omit<WebhookEndpointView, 'events'> & { events: string[] }): WebhookEndpointView => ({
+    id: row.id,
+    clientId: row.clientId,
+    url: row.url,
+    events: row.events.filter((e): e is ConnectionEventType => (connectionEventTypes as readonly string[]).includes(e)),
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  })
+
+  async function requireCaller(tx: DbClient, clientId: string): Promise<void> {
+    const client = await tx.apiClient.findUnique({ where: { id: clientId }, select: { revokedAt: true } })
+    if (!client || client.revokedAt) throw notFound('client')
+  }
+
+  return {
+    async get(clientId: string): Promise<WebhookEndpointView | null> {
+      const row = await prisma.webhookEndpoint.findUnique({ where: { clientId } })
+      return row && view(row)
+    },
+
+    /** Creates (with a new secret, returned once) or updates the caller's endpoint. */
+    async put(
+      clientId: string,
+      input: WebhookEndpointInput,
+      actor: Actor,
+    ): Promise<{ endpoint: WebhookEndpointView; secret?: string }> {
+      const url = checkWebhookUrl(input.url)
+      const events = [...new Set(input.events ?? connectionEventTypes)]
+      if (events.length === 0) throw invalidRequest('events must name at least one event')
+      const id = randomUUID()
+      const secret = generateSigningSecret()
+      const secretEnc = keyring.encrypt(secret, signingSecretContext(id))
+      return prisma.$transaction(async (tx) => {
+        await requireCaller(tx, clientId)
+        // a single INSERT ... ON CONFLICT: two concurrent registrations end with one endpoint
+        const row = await tx.webhookEndpoint.upsert({
+          where: { clientId },
+          create: { id, clientId, url, events, secretEnc },
+          update: { url, events },
+        })
+        const created = row.id === id
+        await recordAudit(tx, {
+          actor,
+          action: created ? 'webhook.created' : 'webhook.updated',
+          subjectType: 'webhook',
+          subjectId: row.id,
+          detail: { clientId, events },
+        })
+        return created ? { endpoint: view(row), secret } : { endpoint: view(row) }
+      })
+    },
+
+    /** Replaces the secret; deliveries are signed with the new one from the next attempt on. */
+    async rotateSecret(clientId: string, actor: Actor): Promise<{ endpoint: WebhookEndpointView; secret: string }> {
+      return prisma.$transaction(async (tx) => {
+        const existing = await tx.webhookEndpoint.findUnique({ where: { clientId }, select: { id: true } })
+        if (!existing) throw notFound('webhook')
+        const secret = generateSigningSecret()
+        const row = await tx.webhookEndpoint.update({
+          where: { id: existing.id },
+          data: { secretEnc: keyring.encrypt(secret, signingSecretContext(existing.id)) },
+        })
+        await recordAudit(tx, { actor, action: 'webhook.secret_rotated', subjectType: 'webhook', subjectId: row.id })
+        return { endpoint: view(row), secret }
+      })
+    },
+
+    /** Deletes the endpoint and, with it, its delivery history and pending deliveries. */
+    async remove(clientId: string, actor: Actor): Promise<void> {
+      await prisma.$transaction(async (tx) => {
+        const existing = await tx.webhookEndpoint.findUnique({ where: { clientId }, select: { id: true } })
+        if (!existing) throw notFound('webhook')
+        await tx.webhookEndpoint.delete({ where: { id: existing.id } })
+        await recordAudit(tx, { actor, action: 'webhook.deleted', subjectType: 'webhook', subjectId: existing.id })
+      })
+    },
+  }
+}
+
+export type WebhookEndpoints = ReturnType<typeof createWebhookEndpoints>
