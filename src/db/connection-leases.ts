@@ -1,5 +1,5 @@
 import type { DbClient } from './client.js'
-import type { Connection, Provider } from './generated/client.js'
+import { Prisma, type Connection, type Provider } from './generated/client.js'
 
 // A lease marks the one process allowed to refresh a connection, until `lease_expires_at`. Every write made
 // under a lease is checked against its owner, so a process whose lease was taken over cannot overwrite the
@@ -42,15 +42,20 @@ export interface ClaimedConnection {
   nextRefreshAt: Date
 }
 
+export type ClaimTerms = LeaseTerms & { limit: number; exclude: readonly string[] }
+
 /**
  * Leases up to `limit` active connections whose refresh is due, oldest first, in one statement: rows another
  * instance is claiming at the same moment are skipped (SKIP LOCKED), and rows under a live lease are not due.
  */
-export async function claimDueConnections(
-  db: DbClient,
-  terms: LeaseTerms & { limit: number; exclude: readonly string[] },
-): Promise<ClaimedConnection[]> {
-  const rows = await db.$queryRaw<Array<{ id: string; next_refresh_at: Date }>>`
+export async function claimDueConnections(db: DbClient, terms: ClaimTerms): Promise<ClaimedConnection[]> {
+  const rows = await db.$queryRaw<Array<{ id: string; next_refresh_at: Date }>>(claimDueConnectionsSql(terms))
+  return rows.map((row) => ({ id: row.id, nextRefreshAt: new Date(row.next_refresh_at) }))
+}
+
+/** The claim statement itself, so the benchmark times and explains exactly what the scheduler runs. */
+export function claimDueConnectionsSql(terms: ClaimTerms): Prisma.Sql {
+  return Prisma.sql`
     WITH due AS (
       SELECT id FROM connections
       WHERE status = 'active'
@@ -66,5 +71,4 @@ export async function claimDueConnections(
     FROM due
     WHERE c.id = due.id
     RETURNING c.id::text AS id, c.next_refresh_at`
-  return rows.map((row) => ({ id: row.id, nextRefreshAt: new Date(row.next_refresh_at) }))
 }
