@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import t from 'tap'
+import { openAccessToken, openRefreshToken } from '../../src/services/connection-tokens.js'
 import { ADMIN_TOKEN, build } from '../helper.js'
+import { adminHeaders, connectUser, startFlowEnv } from '../support/flow.js'
 
 const secret = (name: string) => `${name}-${randomBytes(12).toString('hex')}`
 
@@ -75,4 +77,53 @@ t.test('no header, cookie, code, state, token or secret reaches the log', async 
   t.notOk(text.includes(ADMIN_TOKEN), 'the admin token is not in the log')
   t.match(text, /\[redacted\]/, 'redacted values are marked')
   t.match(text, /"errorCode":"OAUTH_INVALID_RESPONSE"/, "an error's own code stays readable")
+})
+
+t.test('a whole flow, token requests and refreshes leave no secret in the log', async (t) => {
+  const env = await startFlowEnv(t, { app: { background: false, config: { LOG_LEVEL: 'trace' } } })
+  const { keyring } = env.app.deps
+  const secrets = new Map<string, string>([
+    ['admin token', ADMIN_TOKEN],
+    ['API key', env.caller.apiKey],
+    ['client secret', env.clientSecret],
+  ])
+  const remember = (row: { id: string; accessTokenEnc: Uint8Array; refreshTokenEnc: Uint8Array | null }) => {
+    secrets.set(`access token ${secrets.size}`, openAccessToken(keyring, row).reveal())
+    const refreshToken = openRefreshToken(keyring, row)?.reveal()
+    if (refreshToken) secrets.set(`refresh token ${secrets.size}`, refreshToken)
+  }
+
+  const { connection, callbackUrl, cookie } = await connectUser(env, { userId: 'alice' })
+  remember(connection)
+  secrets.set('authorization code', callbackUrl.searchParams.get('code') ?? '')
+  secrets.set('state', callbackUrl.searchParams.get('state') ?? '')
+  secrets.set('flow cookie', cookie.split('=').slice(1).join('='))
+
+  const url = `/tokens/alice?provider=${env.providerId}`
+  t.equal((await env.app.inject({ method: 'GET', url, headers: env.caller.headers })).statusCode, 200)
+  const refreshed = await env.app.inject({
+    method: 'POST',
+    url: `/admin/connections/${connection.id}/refresh`,
+    headers: adminHeaders,
+  })
+  t.equal(refreshed.statusCode, 200)
+  remember(await env.db.prisma.connection.findUniqueOrThrow({ where: { id: connection.id } }))
+  // no token_type: openid-client rejects it as an invalid response and keeps the body as the error's cause
+  env.server.setTokenFault({
+    kind: 'garbage',
+    body: '{"access_token":"leaky-token-in-a-bad-response"}',
+    contentType: 'application/json',
+  })
+  secrets.set('token in a malformed response', 'leaky-token-in-a-bad-response')
+  await env.app.inject({ method: 'POST', url: `/admin/connections/${connection.id}/refresh`, headers: adminHeaders })
+  env.server.setTokenFault(null)
+  const deleted = await env.app.inject({ method: 'DELETE', url: '/connections/idp/alice', headers: env.caller.headers })
+  t.equal(deleted.statusCode, 204)
+
+  const text = env.logs.text
+  t.ok(env.logs.lines.length > 10, 'the flow was logged')
+  for (const [name, value] of secrets) {
+    t.ok(value.length >= 8, `${name} is known`)
+    t.notOk(text.includes(value), `${name} is not in the log`)
+  }
 })

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { build } from '../helper.js'
 import { seedConnection, seedProvider } from '../support/connections.js'
-import { scrape } from '../support/metrics.js'
+import { adminHeaders, connectUser, startFlowEnv } from '../support/flow.js'
+import { scrape, type Scrape } from '../support/metrics.js'
 
 t.test('/metrics speaks Prometheus text and needs no credentials', async (t) => {
   const { app } = await build(t)
@@ -67,4 +68,33 @@ t.test('counters move with what the service records', async (t) => {
   t.equal(moved('token_broker_refresh_duration_seconds_count'), 1)
   t.equal(moved('token_broker_refresh_duration_seconds_bucket{le="0.25"}'), 1)
   t.equal(moved('token_broker_refresh_duration_seconds_bucket{le="0.1"}'), 0)
+})
+
+t.test('after a flow, a token request and refreshes, the counters moved', async (t) => {
+  const env = await startFlowEnv(t, { app: { background: false } })
+  const before = await scrape(env.app)
+  const moved = (after: Scrape, series: string) => after.value(series) - before.value(series)
+
+  const { connection } = await connectUser(env, { userId: 'alice' })
+  await t.rejects(connectUser(env, { userId: 'bob', authorize: { deny: true } }), /did not connect/)
+  const token = await env.app.inject({
+    method: 'GET',
+    url: `/tokens/alice?provider=${env.providerId}`,
+    headers: env.caller.headers,
+  })
+  t.equal(token.statusCode, 200)
+  const refresh = () =>
+    env.app.inject({ method: 'POST', url: `/admin/connections/${connection.id}/refresh`, headers: adminHeaders })
+  t.equal((await refresh()).statusCode, 200)
+  env.server.setTokenFault({ kind: 'status', status: 500, grantType: 'refresh_token', times: 1 })
+  t.equal((await refresh()).statusCode, 503)
+
+  const after = await scrape(env.app)
+  t.equal(moved(after, 'token_broker_authorization_flows_total{outcome="connected"}'), 1)
+  t.equal(moved(after, 'token_broker_authorization_flows_total{outcome="access_denied"}'), 1)
+  t.equal(moved(after, 'token_broker_token_requests_total{outcome="served"}'), 1)
+  t.equal(moved(after, 'token_broker_refreshes_total{trigger="admin",outcome="success"}'), 1)
+  t.equal(moved(after, 'token_broker_refreshes_total{trigger="admin",outcome="transient"}'), 1)
+  t.equal(moved(after, 'token_broker_refresh_duration_seconds_count'), 2)
+  t.equal(after.value('token_broker_connections{status="active"}'), 1)
 })
