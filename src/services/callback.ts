@@ -130,7 +130,8 @@ async function exchange(
         tokenType: tokenTypeName(response.token_type),
         // RFC 6749 §5.1: a response without scope granted the scope requested
         scope: response.scope ?? (request.scopes.length > 0 ? request.scopes.join(' ') : undefined),
-        expiresIn: response.expiresIn(),
+        // the lifetime as granted: expiresIn() would already have counted down the time since the answer
+        expiresIn: response.expires_in,
       },
       subject: response.claims()?.sub ?? null,
     }
