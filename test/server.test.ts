@@ -111,7 +111,8 @@ t.test('started with no environment it becomes ready; stopped and started again 
 
   const firstStop = await stop(first)
   t.equal(firstStop.code, 0, 'SIGTERM exits 0')
-  t.ok(firstStop.ms < 5_000, `and promptly (${firstStop.ms} ms)`)
+  // generous for a loaded machine, yet shorter than a close that waits for the scheduler's next 15 s tick
+  t.ok(firstStop.ms < 10_000, `and promptly (${firstStop.ms} ms)`)
 
   await withDatabase(pgliteDir, (db) =>
     db.query(`INSERT INTO api_clients (id, name, key_hash, key_prefix) VALUES ($1, 'survivor', $2, 'tbk_test')`, [
