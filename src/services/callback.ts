@@ -5,9 +5,10 @@ import * as client from 'openid-client'
 import type { Deps } from '../app.js'
 import type { AuthorizationRequest, Provider } from '../db/generated/client.js'
 import { Secret } from '../crypto/secret.js'
-import { classifyProviderError } from '../providers/failures.js'
+import { classifyProviderError, type ProviderFailure } from '../providers/failures.js'
 import { digest, verifierContext, type FlowError } from './authorization.js'
 import type { GrantedTokens } from './connection-tokens.js'
+import { markProviderCredentials } from './provider-credentials.js'
 import { callbackUrl } from './public-urls.js'
 import { storeConnection } from './store-connection.js'
 
@@ -86,8 +87,12 @@ async function handleCallback(deps: CallbackDeps, { providerId, rawQuery, bindin
   if (claimed.count !== 1) return end('invalid_state')
 
   const granted = await exchange(deps, request, rawQuery, state)
-  if (!granted) {
+  if ('failure' in granted) {
     await settle(deps, request.id, 'exchanging', 'exchange_failed', deps.now())
+    // our client credentials were refused: flag the provider for operators (the user's flow just failed)
+    if (granted.failure.kind === 'invalid_client') {
+      await markProviderCredentials(deps.prisma, providerId, granted.failure.message, 'system', deps.now())
+    }
     return end('exchange_failed')
   }
   const { connectionId } = await storeConnection(deps, {
@@ -107,7 +112,7 @@ async function exchange(
   request: StartedRequest,
   rawQuery: string,
   state: string,
-): Promise<{ tokens: GrantedTokens; subject: string | null } | null> {
+): Promise<{ tokens: GrantedTokens; subject: string | null } | { failure: ProviderFailure }> {
   const { provider } = request
   try {
     const config = await deps.providers.configFor(provider)
@@ -138,7 +143,7 @@ async function exchange(
   } catch (err) {
     const failure = classifyProviderError(err)
     deps.log.warn({ provider: provider.id, failure: failure.kind, reason: failure.message }, 'code exchange failed')
-    return null
+    return { failure }
   }
 }
 

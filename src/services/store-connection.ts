@@ -5,6 +5,7 @@ import type { Provider } from '../db/generated/client.js'
 import { emitConnectionEvent } from '../webhooks/outbox.js'
 import { recordAudit } from './audit.js'
 import { sealTokens, type GrantedTokens } from './connection-tokens.js'
+import { markProviderCredentials } from './provider-credentials.js'
 import { nextRefreshAt, tokenLifetime } from './refresh-policy.js'
 
 export interface NewGrant {
@@ -125,6 +126,8 @@ async function writeConnection(
       },
       now,
     )
+    // the provider accepted our client credentials: clear a flag an earlier refusal may have set
+    await markProviderCredentials(tx, provider.id, null, 'system', now)
     await tx.authorizationRequest.update({
       where: { id: authorizationId },
       data: { status: 'completed', outcome: 'connected', completedAt: now, codeVerifierEnc: null },

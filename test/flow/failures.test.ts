@@ -232,6 +232,24 @@ t.test('the token endpoint fails or hangs: exchange_failed, within the timeout',
   )
 })
 
+t.test('our client credentials refused at the exchange: exchange_failed, and the provider is flagged', async (t) => {
+  await unchanged(
+    t,
+    async () => {
+      const { cookie, callbackUrl } = await upToCallback()
+      env.server.setTokenFault({ kind: 'status', status: 401, body: '{"error":"invalid_client"}', times: 1 })
+      const res = await browserGet(callbackUrl, cookie)
+      t.equal(res.location?.href, errorAt(env.returnTo, 'exchange_failed'))
+    },
+    { tokenRequests: 1 },
+  )
+  const flagged = await env.db.prisma.provider.findUniqueOrThrow({ where: { id: 'idp' } })
+  t.match(flagged, { credentialsStatus: 'invalid_client', credentialsError: /invalid_client/ })
+  await connectUser(env, { userId: 'after-fix' })
+  const cleared = await env.db.prisma.provider.findUniqueOrThrow({ where: { id: 'idp' } })
+  t.match(cleared, { credentialsStatus: 'ok', credentialsError: null })
+})
+
 t.test('two callbacks at once: one exchange', async (t) => {
   const { cookie, callbackUrl } = await upToCallback({ userId: 'racer' })
   const before = env.server.stats.tokenRequests.authorization_code
