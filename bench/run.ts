@@ -1,0 +1,340 @@
+// npm run bench [-- --quick] [--no-build] [--profile] [--only=refresh,http,growth]
+//
+// Builds the broker, then in one run: its own Postgres database, oidc-provider, the broker from dist/ as a production
+// process, and a bare Fastify baseline; measures HTTP scenarios as ratios to the baseline, refresh throughput against
+// the provider's own capacity, and how the claim query, cold reads and memory grow with stored connections. Writes
+// bench/results.md and results.json (full runs; others go to bench/.work/) and prints the tables. Missed targets are
+// reported, never fatal; a scenario that errors (non-2xx, duplicate refresh, timeout) fails the run.
+import { execFileSync, spawnSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync } from 'node:fs'
+import { cpus, loadavg } from 'node:os'
+import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import type pg from 'pg'
+import pino from 'pino'
+import { buildApp } from '../src/app.js'
+import { openDatabase } from '../src/db/client.js'
+import { testConfig } from '../test/helper.js'
+import { createCaller, startIdp } from '../test/support/token-fixture.js'
+import { timeClaim } from './lib/claim.js'
+import { createBenchDatabase } from './lib/database.js'
+import { median, rotatingPaths, runLoad, shuffled, type LoadFigures } from './lib/load.js'
+import { measureRefresh, type RefreshFigures } from './lib/refresh.js'
+import { evaluateTargets, writeResults, type GrowthResult, type Results, type ScenarioResult } from './lib/report.js'
+import { seedConnections, syntheticUserId } from './lib/seed.js'
+import { freePort, killAll, root, startService, workDir, type Service } from './lib/services.js'
+
+const argv = process.argv.slice(2)
+const quick = argv.includes('--quick')
+const only = argv
+  .find((arg) => arg.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',')
+const runs = (part: 'refresh' | 'http' | 'growth') => !only || only.includes(part)
+const profile = argv.includes('--profile')
+
+const plan = quick
+  ? { rounds: 1, warmupS: 1, durationS: 2, coldRequests: 2_000, growthLarge: 100_000, growthSample: 2_000 }
+  : { rounds: 3, warmupS: 2, durationS: 5, coldRequests: 9_900, growthLarge: 1_000_000, growthSample: 9_900 }
+const settings = {
+  ...plan,
+  connections: 100,
+  storedForCold: 10_000,
+  refreshConnections: quick ? 200 : 2_000,
+  refreshConcurrencies: quick ? [8] : [8, 32],
+  claimIterations: quick ? 20 : 50,
+  claimLimit: 8,
+  growthConnections: 10,
+  logLevel: 'warn',
+  refreshIntervalSeconds: 1,
+  nodeFlags: profile ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, 'profiles')}`] : [],
+}
+// the broker keeps a served token 3 s: a cold read must not meet a user requested less than that ago
+const TOKEN_CACHE_SECONDS = 3
+const warmUp = { warmUp: true }
+
+const say = (message: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`)
+const cleanups: Array<() => Promise<unknown> | unknown> = []
+
+async function main(): Promise<Results> {
+  const started = Date.now()
+  const loadBefore = loadavg()
+  mkdirSync(workDir, { recursive: true })
+  if (!argv.includes('--no-build')) {
+    say('building (npm run build)')
+    const build = spawnSync('npm', ['run', 'build'], { cwd: root, encoding: 'utf8' })
+    if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`)
+  }
+
+  const db = await createBenchDatabase()
+  cleanups.push(() => db.drop())
+  const database = openDatabase({ url: db.url, poolSize: 4 })
+  cleanups.push(() => database.close())
+  const key = { id: 'bench1', key: randomBytes(32) }
+  const secrets = { COOKIE_SECRET: randomBytes(32).toString('base64url'), ADMIN_TOKEN: randomBytes(24).toString('hex') }
+  const config = testConfig({ ENCRYPTION_KEYS: [key], ...secrets, REFRESH_WINDOW_SECONDS: 300 })
+  // an in-process app on the same database, never listening: the fixtures seed through its services and keyring
+  const tool = await buildApp({ config, prisma: database.prisma, logger: pino({ level: 'silent' }), background: false })
+  await tool.ready()
+  cleanups.push(() => tool.close())
+  const idp = await startIdp({ teardown: (fn) => cleanups.push(fn) }, tool, { accessTokenTtl: 3600 })
+  const grantTimes: number[] = []
+  idp.server.provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) => {
+    if (ctx.oidc?.params?.grant_type === 'refresh_token') grantTimes.push(Date.now())
+  })
+  const caller = await createCaller(tool, [idp.providerId])
+  const auth = { authorization: `Bearer ${caller.apiKey}` }
+
+  const startBroker = async (concurrency: number, name = `broker-c${concurrency}`): Promise<Service> => {
+    const port = await freePort()
+    return startService({
+      name,
+      entry: 'dist/server.js',
+      port,
+      nodeFlags: settings.nodeFlags,
+      readyPath: '/readyz',
+      env: {
+        NODE_ENV: 'production',
+        HOST: '127.0.0.1',
+        PUBLIC_URL: `http://127.0.0.1:${port}`,
+        DATABASE_URL: db.url,
+        DATA_DIR: join(workDir, 'data'),
+        ENCRYPTION_KEYS: `${key.id}:${key.key.toString('base64')}`,
+        ...secrets,
+        REFRESH_INTERVAL_SECONDS: String(settings.refreshIntervalSeconds),
+        REFRESH_CONCURRENCY: String(concurrency),
+        LOG_LEVEL: settings.logLevel,
+      },
+    })
+  }
+
+  const refresh: RefreshFigures[] = []
+  if (runs('refresh')) {
+    for (const concurrency of settings.refreshConcurrencies) {
+      say(`refresh: ${settings.refreshConnections} due connections, concurrency ${concurrency}`)
+      const figures = await measureRefresh(
+        { tool, idp, pool: database.pool, grantTimes, startBroker },
+        { connections: settings.refreshConnections, concurrency, timeoutSeconds: quick ? 120 : 600 },
+      )
+      say(
+        `  broker ${figures.brokerRate.toFixed(0)}/s over ${figures.activeSeconds.toFixed(2)} s ` +
+          `(end to end ${figures.endToEndSeconds.toFixed(2)} s), provider ${figures.providerRate.toFixed(0)}/s, ` +
+          `ratio ${figures.ratio.toFixed(2)}`,
+      )
+      refresh.push(figures)
+    }
+  }
+
+  const scenarios: ScenarioResult[] = []
+  const growth: GrowthResult[] = []
+  if (runs('http') || runs('growth')) {
+    say(`seeding ${settings.storedForCold.toLocaleString('en-US')} stored connections`)
+    const seedSeconds = await seedConnections(database.pool, tool.deps.keyring, {
+      providerId: idp.providerId,
+      first: 1,
+      count: settings.storedForCold,
+    })
+    const broker = await startBroker(8, 'broker')
+    cleanups.push(() => broker.stop())
+    const tokenPath = (n: number) => `/tokens/${syntheticUserId(n)}?provider=${idp.providerId}`
+    const users = Array.from({ length: settings.storedForCold }, (_, i) => i + 1)
+
+    if (runs('http')) scenarios.push(...(await measureHttp(broker, auth, tokenPath, users, idp.providerId)))
+    if (runs('growth')) {
+      growth.push(await measureGrowth(broker, database.pool, tokenPath, settings.storedForCold, seedSeconds, auth))
+      say(`seeding up to ${plan.growthLarge.toLocaleString('en-US')} stored connections`)
+      const more = await seedConnections(database.pool, tool.deps.keyring, {
+        providerId: idp.providerId,
+        first: settings.storedForCold + 1,
+        count: plan.growthLarge - settings.storedForCold,
+      })
+      growth.push(await measureGrowth(broker, database.pool, tokenPath, plan.growthLarge, more, auth))
+    }
+    const problems = broker.problems()
+    if (problems.length > 0) throw new Error(`the broker logged problems:\n${problems.slice(0, 5).join('\n')}`)
+  }
+
+  const partial = { scenarios, refresh, growth }
+  return {
+    generatedAt: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(),
+    machine: { node: process.versions.node, cpus: cpus().length, loadBefore, loadAfter: loadavg() },
+    settings,
+    ...partial,
+    targets: evaluateTargets(partial),
+    wallSeconds: (Date.now() - started) / 1000,
+  }
+}
+
+/** Baseline, hot, cold and POST /authorizations, in rounds; ratios pair each scenario with its round's baseline. */
+async function measureHttp(
+  broker: Service,
+  auth: Record<string, string>,
+  tokenPath: (n: number) => string,
+  users: number[],
+  providerId: string,
+): Promise<ScenarioResult[]> {
+  const baseline = await startService({
+    name: 'baseline',
+    entry: 'bench/baseline-server.mjs',
+    port: await freePort(),
+    nodeFlags: settings.nodeFlags,
+    readyPath: '/',
+    env: { NODE_ENV: 'production', LOG_LEVEL: settings.logLevel },
+  })
+  cleanups.push(() => baseline.stop())
+  const connections = settings.connections
+  const hotPath = tokenPath(1)
+  const first = await fetch(broker.url + hotPath, { headers: auth })
+  if (first.status !== 200) throw new Error(`GET ${hotPath} answered ${first.status}: ${await first.text()}`)
+
+  type Run = { figures: LoadFigures; rssMb: number }
+  const scenarios: Array<{
+    name: string
+    description: string
+    service: Service
+    run: (warm: boolean) => Promise<LoadFigures>
+  }> = [
+    {
+      name: 'baseline',
+      description: 'bare Fastify route, constant small JSON',
+      service: baseline,
+      run: async (warm) => {
+        if (warm) await runLoad('baseline warm-up', { url: baseline.url, connections, duration: plan.warmupS }, warmUp)
+        return runLoad('baseline', { url: baseline.url, connections, duration: plan.durationS })
+      },
+    },
+    {
+      name: 'GET /tokens hot',
+      description: 'one user, token already served (cache, keys warm)',
+      service: broker,
+      run: async (warm) => {
+        const options = { url: broker.url + hotPath, connections, headers: auth }
+        if (warm) await runLoad('hot warm-up', { ...options, duration: plan.warmupS }, warmUp)
+        return runLoad('GET /tokens hot', { ...options, duration: plan.durationS })
+      },
+    },
+    {
+      name: 'GET /tokens cold',
+      description: `each request a different user of ${users.length.toLocaleString('en-US')} stored: database read and decryption`,
+      service: broker,
+      run: async () => {
+        await sleep((TOKEN_CACHE_SECONDS + 0.5) * 1000)
+        // fewer requests than users (by more than the connections): no user is asked twice in a pass
+        const paths = shuffled(users).map(tokenPath)
+        return runLoad('GET /tokens cold', {
+          url: broker.url,
+          connections,
+          amount: plan.coldRequests,
+          requests: [rotatingPaths(paths, auth)],
+        })
+      },
+    },
+    {
+      name: 'POST /authorizations',
+      description: 'start link: caller check, provider read, one insert',
+      service: broker,
+      run: async (warm) => {
+        const options = {
+          url: `${broker.url}/authorizations`,
+          connections,
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify({ provider: providerId, userId: 'bench-user' }),
+        }
+        if (warm) await runLoad('authorizations warm-up', { ...options, duration: plan.warmupS }, warmUp)
+        return runLoad('POST /authorizations', { ...options, duration: plan.durationS })
+      },
+    },
+  ]
+  const runsOf = new Map<string, Run[]>(scenarios.map((s) => [s.name, []]))
+  for (let round = 0; round < plan.rounds; round++) {
+    for (const scenario of scenarios) {
+      const figures = await scenario.run(round === 0)
+      runsOf.get(scenario.name)?.push({ figures, rssMb: scenario.service.rssMb() })
+      say(
+        `round ${round + 1} ${scenario.name}: ${figures.rps.toFixed(0)} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms`,
+      )
+    }
+  }
+  await baseline.stop()
+  const baselineRuns = runsOf.get('baseline') as Run[]
+  return scenarios.map(({ name, description }) => {
+    const list = runsOf.get(name) as Run[]
+    return {
+      name,
+      description,
+      connections,
+      rounds: list.map((r) => r.figures),
+      rps: median(list.map((r) => r.figures.rps)),
+      p50: median(list.map((r) => r.figures.p50)),
+      p99: median(list.map((r) => r.figures.p99)),
+      ratio: median(list.map((r, i) => r.figures.rps / (baselineRuns[i] as Run).figures.rps)),
+      rssMb: median(list.map((r) => r.rssMb)),
+    }
+  })
+}
+
+/** Claim statement timings, cold GET /tokens latency over distinct random users, and the broker's RSS. */
+async function measureGrowth(
+  broker: Service,
+  pool: pg.Pool,
+  tokenPath: (n: number) => string,
+  stored: number,
+  seedSeconds: number,
+  auth: Record<string, string>,
+): Promise<GrowthResult> {
+  say(`growth at ${stored.toLocaleString('en-US')} stored connections`)
+  const claim = { limit: settings.claimLimit, iterations: settings.claimIterations }
+  const claimIdle = await timeClaim(pool, { ...claim, due: 0 })
+  const claimDue = await timeClaim(pool, { ...claim, due: 1_000 })
+  await sleep((TOKEN_CACHE_SECONDS + 0.5) * 1000)
+  const picked = new Set<number>()
+  const wanted = Math.min(stored, plan.growthSample + settings.growthConnections * 2)
+  while (picked.size < wanted) picked.add(1 + Math.floor(Math.random() * stored))
+  const cold = await runLoad(`cold GET /tokens at ${stored}`, {
+    url: broker.url,
+    connections: settings.growthConnections,
+    amount: Math.min(plan.growthSample, wanted - settings.growthConnections * 2),
+    requests: [rotatingPaths(shuffled([...picked]).map(tokenPath), auth)],
+  })
+  const rssMb = broker.rssMb()
+  say(
+    `  claim none due ${claimIdle.medianMs.toFixed(2)} ms, 1,000 due ${claimDue.medianMs.toFixed(2)} ms ` +
+      `(${claimDue.plan}); cold p50 ${cold.p50} ms p99 ${cold.p99} ms; RSS ${rssMb} MiB`,
+  )
+  return { stored, claimIdle, claimDue, cold, rssMb, seedSeconds }
+}
+
+async function cleanup(): Promise<void> {
+  for (const fn of cleanups.reverse()) await Promise.resolve(fn()).catch(() => {})
+  cleanups.length = 0
+}
+
+process.once('SIGINT', () => {
+  killAll()
+  void cleanup().finally(() => process.exit(130))
+})
+
+try {
+  const results = await main()
+  await cleanup()
+  const official = !quick && !only && !profile
+  const base = official ? join(root, 'bench', 'results') : join(workDir, `results-${results.mode}`)
+  const markdown = writeResults(results, {
+    md: `${base}.md`,
+    json: `${base}.json`,
+    notes: join(root, 'bench', 'profile-notes.md'),
+  })
+  console.log(`\n${markdown}`)
+  say(`wrote ${base}.md and ${base}.json`)
+  if (profile) say(`CPU profiles in ${join(workDir, 'profiles')} (summarise with bench/profile-top.ts)`)
+  process.exit(0)
+} catch (err) {
+  console.error(`[bench] failed: ${err instanceof Error ? err.message : String(err)}`)
+  killAll()
+  await cleanup()
+  process.exit(1)
+}
