@@ -2,21 +2,16 @@ import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import * as client from 'openid-client'
 import type { Deps } from '../app.js'
-import { Secret } from '../crypto/secret.js'
+import type { Secret } from '../crypto/secret.js'
 import { findLeased, releaseLease, takeLease, type ConnectionWithProvider } from '../db/connection-leases.js'
 import type { Connection } from '../db/generated/client.js'
 import { classifyProviderError, type ProviderFailure } from '../providers/failures.js'
-import { recordAudit, type Actor } from './audit.js'
-import { openRefreshToken, sealTokens } from './connection-tokens.js'
-import { markProviderCredentials } from './provider-credentials.js'
-import { nextRefreshAt, tokenLifetime } from './refresh-policy.js'
+import type { Actor } from './audit.js'
+import { openRefreshToken } from './connection-tokens.js'
+import { LeaseLostError, writeFailure, writeRefreshed, type LeaseHold, type RefreshTrigger } from './refresh-store.js'
 import { backoffSeconds, satisfies, shouldRefresh, type RefreshNeed } from './refresh-rules.js'
-import { emitConnectionEvent } from '../webhooks/outbox.js'
 
-export type RefreshTrigger = 'scheduler' | 'on_demand' | 'admin'
-
-/** Consecutive failures after which `connection.refresh_failed` is sent (once); `connection.recovered` follows it. */
-export const FAILURES_BEFORE_NOTICE = 3
+export { FAILURES_BEFORE_NOTICE, displayTokenType, type RefreshTrigger } from './refresh-store.js'
 
 export type RefreshResult =
   | { kind: 'refreshed'; connection: Connection }
@@ -49,8 +44,6 @@ export interface RefreshServiceOptions {
 }
 
 type RefreshDeps = Pick<Deps, 'prisma' | 'keyring' | 'providers' | 'metrics' | 'now' | 'instanceId' | 'log' | 'config'>
-
-class LeaseLostError extends Error {}
 
 const POLL_MS = 100
 const STORE_ATTEMPTS = 3
@@ -135,165 +128,55 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
       stopTimer()
     }
     // The provider may have rotated the refresh token: nothing happens between its answer and this write.
-    if (response) return storeSuccess(row, owner, response, request)
-    return storeFailure(row, owner, failure ?? classifyProviderError(undefined), request)
+    const hold: LeaseHold = { row, owner, trigger: request.trigger, actor: request.actor }
+    if (response) return storeSuccess(hold, response)
+    return storeFailure(hold, failure ?? classifyProviderError(undefined))
   }
 
-  async function storeSuccess(
-    row: ConnectionWithProvider,
-    owner: string,
-    response: client.TokenEndpointResponse,
-    request: RefreshRequest,
-  ): Promise<RefreshResult> {
+  async function storeSuccess(hold: LeaseHold, response: client.TokenEndpointResponse): Promise<RefreshResult> {
     const now = deps.now()
-    const { provider } = row
-    const lifetimeSeconds = tokenLifetime(response.expires_in, provider.defaultTokenLifetimeSeconds)
-    const expiresAt = new Date(now.getTime() + lifetimeSeconds * 1000)
-    const sealed = sealTokens(keyring, row.id, {
-      accessToken: new Secret(response.access_token),
-      refreshToken: response.refresh_token ? new Secret(response.refresh_token) : undefined,
-      tokenType: response.token_type,
-    })
-    const timing = {
-      expiresAt,
-      lifetimeSeconds,
-      hasRefreshToken: Boolean(sealed.refreshTokenEnc ?? row.refreshTokenEnc),
-      providerMarginSeconds: provider.refreshMarginSeconds,
-    }
-    const result = await storeUnderLease(request, 'success', () =>
-      prisma.$transaction(async (tx) => {
-        const [saved] = await tx.connection.updateManyAndReturn({
-          where: { id: row.id, leaseOwner: owner },
-          data: {
-            accessTokenEnc: sealed.accessTokenEnc,
-            // a response without refresh_token keeps the stored one
-            ...(sealed.refreshTokenEnc ? { refreshTokenEnc: sealed.refreshTokenEnc } : {}),
-            tokenType: displayTokenType(response.token_type),
-            scope: response.scope ?? row.scope,
-            expiresAt,
-            lifetimeSeconds,
-            nextRefreshAt: nextRefreshAt(timing, deps.config.REFRESH_WINDOW_SECONDS),
-            lastRefreshedAt: now,
-            failureCount: 0,
-            lastError: null,
-            lastErrorAt: null,
-            leaseOwner: null,
-            leaseExpiresAt: null,
-            version: { increment: 1 },
-          },
-        })
-        if (!saved) throw new LeaseLostError()
-        await recordAudit(tx, {
-          actor: request.actor,
-          action: 'connection.refreshed',
-          subjectType: 'connection',
-          subjectId: row.id,
-          providerId: row.providerId,
-          userId: row.userId,
-          detail: {
-            trigger: request.trigger,
-            rotated: sealed.refreshTokenEnc !== undefined,
-            lifetimeSeconds,
-            expiresInGiven: response.expires_in !== undefined,
-          },
-        })
-        if (row.failureCount >= FAILURES_BEFORE_NOTICE) {
-          await emitConnectionEvent(tx, event(saved, 'connection.recovered', { failures: row.failureCount }), now)
-        }
-        if (provider.credentialsStatus !== 'ok')
-          await markProviderCredentials(tx, provider.id, null, request.actor, now)
-        return saved
-      }),
-    )
-    if (!result) return { kind: 'lease_lost' }
-    options.onChange?.(row)
-    return { kind: 'refreshed', connection: result }
+    const saved = await storeUnderLease(hold.trigger, 'success', () => writeRefreshed(deps, hold, response, now))
+    if (!saved) return { kind: 'lease_lost' }
+    options.onChange?.(saved)
+    return { kind: 'refreshed', connection: saved }
   }
 
-  async function storeFailure(
-    row: ConnectionWithProvider,
-    owner: string,
-    failure: ProviderFailure,
-    request: RefreshRequest,
-  ): Promise<RefreshResult> {
+  async function storeFailure(hold: LeaseHold, failure: ProviderFailure): Promise<RefreshResult> {
+    const { row, trigger } = hold
     const now = deps.now()
     const failureCount = row.failureCount + 1
-    const reauthorize = failure.kind === 'invalid_grant'
-    const delay = reauthorize
-      ? null
-      : backoffSeconds(
-          failureCount,
-          failure.kind === 'transient' ? { retryAfterSeconds: failure.retryAfterSeconds } : {},
-        )
-    const retryAt = delay === null ? null : new Date(now.getTime() + delay * 1000)
+    const retryAfterSeconds = failure.kind === 'transient' ? failure.retryAfterSeconds : undefined
+    const retryAt =
+      failure.kind === 'invalid_grant'
+        ? null
+        : new Date(now.getTime() + backoffSeconds(failureCount, { retryAfterSeconds }) * 1000)
     log.warn(
-      { connectionId: row.id, provider: row.providerId, trigger: request.trigger, failure: failure.kind, failureCount },
+      { connectionId: row.id, provider: row.providerId, trigger, failure: failure.kind, failureCount },
       `refresh failed: ${failure.message}`,
     )
-    const result = await storeUnderLease(request, failure.kind, () =>
-      prisma.$transaction(async (tx) => {
-        const [saved] = await tx.connection.updateManyAndReturn({
-          where: { id: row.id, leaseOwner: owner },
-          data: {
-            ...(reauthorize ? { status: 'reauthorization_required' } : {}),
-            nextRefreshAt: retryAt,
-            failureCount,
-            lastError: failure.message,
-            lastErrorAt: now,
-            leaseOwner: null,
-            leaseExpiresAt: null,
-          },
-        })
-        if (!saved) throw new LeaseLostError()
-        const detail = { trigger: request.trigger, failure: failure.kind, error: failure.message, failureCount }
-        await recordAudit(tx, {
-          actor: request.actor,
-          action: reauthorize ? 'connection.reauthorization_required' : 'connection.refresh_failed',
-          subjectType: 'connection',
-          subjectId: row.id,
-          providerId: row.providerId,
-          userId: row.userId,
-          detail: delay === null ? detail : { ...detail, retryInSeconds: delay },
-        })
-        if (reauthorize) {
-          await emitConnectionEvent(
-            tx,
-            event(saved, 'connection.reauthorization_required', { reason: failure.kind }),
-            now,
-          )
-        } else if (failureCount === FAILURES_BEFORE_NOTICE) {
-          await emitConnectionEvent(
-            tx,
-            event(saved, 'connection.refresh_failed', { failure: failure.kind, failureCount }),
-            now,
-          )
-        }
-        if (failure.kind === 'invalid_client') {
-          await markProviderCredentials(tx, row.providerId, failure.message, request.actor, now)
-        }
-        return saved
-      }),
+    const saved = await storeUnderLease(trigger, failure.kind, () =>
+      writeFailure(deps, hold, failure, { now, retryAt }),
     )
-    if (!result) return { kind: 'lease_lost' }
-    options.onChange?.(row)
-    if (reauthorize) return { kind: 'reauthorization_required', connection: result }
-    return { kind: 'failed', message: failure.message, retryAt, connection: result }
+    if (!saved) return { kind: 'lease_lost' }
+    options.onChange?.(saved)
+    if (saved.status !== 'active') return { kind: 'reauthorization_required', connection: saved }
+    return { kind: 'failed', message: failure.message, retryAt, connection: saved }
   }
 
   /** Runs an owner-checked store, retrying a failing database briefly: the provider's answer exists only here. */
   async function storeUnderLease<T>(
-    request: RefreshRequest,
+    trigger: RefreshTrigger,
     outcome: string,
     store: () => Promise<T>,
   ): Promise<T | null> {
     for (let attempt = 1; ; attempt++) {
       try {
         const stored = await store()
-        metrics.refreshes.inc({ trigger: request.trigger, outcome })
+        metrics.refreshes.inc({ trigger, outcome })
         return stored
       } catch (err) {
         if (err instanceof LeaseLostError) {
-          metrics.refreshes.inc({ trigger: request.trigger, outcome: 'lease_lost' })
+          metrics.refreshes.inc({ trigger, outcome: 'lease_lost' })
           log.error({ outcome }, 'refresh outcome not stored: the lease was taken over')
           return null
         }
@@ -321,25 +204,4 @@ export type RefreshService = ReturnType<typeof createRefreshService>
 function withoutLease(row: ConnectionWithProvider): Connection {
   const { provider: _provider, ...connection } = row
   return { ...connection, leaseOwner: null, leaseExpiresAt: null }
-}
-
-function event(
-  connection: Connection,
-  type: Parameters<typeof emitConnectionEvent>[1]['type'],
-  detail: Record<string, string | number>,
-) {
-  return {
-    type,
-    connectionId: connection.id,
-    providerId: connection.providerId,
-    userId: connection.userId,
-    status: connection.status,
-    detail,
-  }
-}
-
-/** openid-client lowercases token_type; callers put it in an Authorization header, where `Bearer` is usual. */
-export function displayTokenType(tokenType: string): string {
-  const lower = tokenType.toLowerCase()
-  return lower === 'bearer' ? 'Bearer' : lower === 'dpop' ? 'DPoP' : tokenType
 }

@@ -5,7 +5,7 @@ import { createCaller, expireConnections, mintUsers, startIdp, storedRefreshToke
 
 t.test('provider 500, then hanging past the timeout, then back: active throughout, retried, refreshed', async (t) => {
   let clock = Date.now()
-  const { app, logs } = await build(t, { background: false, now: () => new Date(clock), providerTimeoutSeconds: 1 })
+  const { app, logs } = await build(t, { background: false, now: () => new Date(clock), providerTimeoutSeconds: 3 })
   const idp = await startIdp(t, app, { accessTokenTtl: 3600, rotateRefreshToken: true })
   const caller = await createCaller(app, [idp.providerId])
   const users = await mintUsers(app, idp, ['u0', 'u1', 'u2'])
@@ -35,13 +35,13 @@ t.test('provider 500, then hanging past the timeout, then back: active throughou
     t.match(row.lastError, /server_error|HTTP 500/)
   }
 
-  // 2. the token endpoint hangs past the provider timeout (1 s)
+  // 2. the token endpoint hangs past the provider timeout (3 s, not less: a loaded test machine is slow to answer)
   idp.server.setTokenFault({ kind: 'hang', grantType: 'refresh_token' })
   await afterBackoff()
   const started = Date.now()
   const second = await app.scheduler.tick()
   t.same([second.claimed, second.failed], [3, 3])
-  t.ok(Date.now() - started < 5_000, 'bounded by the timeout')
+  t.ok(Date.now() - started < 15_000, 'bounded by the timeout')
   for (const row of await rows()) {
     t.equal(row.status, 'active')
     t.equal(row.failureCount, 2)

@@ -156,3 +156,16 @@ t.test('a refresh in flight finishes before the delete revokes, so the newest to
   t.same(await idp.server.introspect(revokedRefresh as string), { active: false })
   t.same(await idp.server.introspect(served.json().accessToken), { active: false })
 })
+
+t.test('a revoked caller stops being served within a few seconds', async (t) => {
+  const { app } = await build(t, { background: false })
+  const idp = await startIdp(t, app)
+  const caller = await createCaller(app, [idp.providerId])
+  await connectUsers(app, idp, ['alice'])
+  t.equal((await app.inject({ url: '/tokens/alice?provider=idp', headers: caller.headers })).statusCode, 200)
+  await app.deps.prisma.apiClient.update({ where: { id: caller.id }, data: { revokedAt: new Date() } })
+  await sleep(2_100)
+  const res = await app.inject({ url: '/tokens/alice?provider=idp', headers: caller.headers })
+  t.equal(res.statusCode, 401)
+  t.notOk(res.json().accessToken)
+})
