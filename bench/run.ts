@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [--no-build] [--profile] [--only=refresh,http,growth]
+// npm run bench [-- --quick] [--no-build] [--profile] [--only=refresh,http,growth] [--scenarios=hot,cold,authorizations]
 //
 // Builds the broker, then in one run: its own Postgres database, oidc-provider, the broker from dist/ as a production
 // process, and a bare Fastify baseline; measures HTTP scenarios as ratios to the baseline, refresh throughput against
@@ -19,6 +19,7 @@ import { testConfig } from '../test/helper.js'
 import { createCaller, startIdp } from '../test/support/token-fixture.js'
 import { timeClaim } from './lib/claim.js'
 import { createBenchDatabase } from './lib/database.js'
+import type { Options } from 'autocannon'
 import { median, rotatingPaths, runLoad, shuffled, type LoadFigures } from './lib/load.js'
 import { measureRefresh, type RefreshFigures } from './lib/refresh.js'
 import { evaluateTargets, writeResults, type GrowthResult, type Results, type ScenarioResult } from './lib/report.js'
@@ -33,6 +34,11 @@ const only = argv
   .split(',')
 const runs = (part: 'refresh' | 'http' | 'growth') => !only || only.includes(part)
 const profile = argv.includes('--profile')
+// HTTP scenarios besides the baseline, by the last word of their name (to profile one at a time)
+const pickedScenarios = argv
+  .find((arg) => arg.startsWith('--scenarios='))
+  ?.slice('--scenarios='.length)
+  .split(',')
 
 const plan = quick
   ? { rounds: 1, warmupS: 1, durationS: 2, coldRequests: 2_000, growthLarge: 100_000, growthSample: 2_000 }
@@ -52,7 +58,6 @@ const settings = {
 }
 // the broker keeps a served token 3 s: a cold read must not meet a user requested less than that ago
 const TOKEN_CACHE_SECONDS = 3
-const warmUp = { warmUp: true }
 
 const say = (message: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}`)
 const cleanups: Array<() => Promise<unknown> | unknown> = []
@@ -186,82 +191,81 @@ async function measureHttp(
   })
   cleanups.push(() => baseline.stop())
   const connections = settings.connections
+  const timed = { connections, duration: plan.durationS }
   const hotPath = tokenPath(1)
   const first = await fetch(broker.url + hotPath, { headers: auth })
   if (first.status !== 200) throw new Error(`GET ${hotPath} answered ${first.status}: ${await first.text()}`)
+  const authorization = {
+    url: `${broker.url}/authorizations`,
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ provider: providerId, userId: 'bench-user' }),
+  }
 
-  type Run = { figures: LoadFigures; rssMb: number }
-  const scenarios: Array<{
+  interface Scenario {
     name: string
     description: string
     service: Service
-    run: (warm: boolean) => Promise<LoadFigures>
-  }> = [
+    options: () => Promise<Options>
+    /** Run once before the first round, unmeasured. */
+    warmUp?: Options
+  }
+  const scenarios: Scenario[] = [
     {
       name: 'baseline',
       description: 'bare Fastify route, constant small JSON',
       service: baseline,
-      run: async (warm) => {
-        if (warm) await runLoad('baseline warm-up', { url: baseline.url, connections, duration: plan.warmupS }, warmUp)
-        return runLoad('baseline', { url: baseline.url, connections, duration: plan.durationS })
-      },
+      options: async () => ({ url: baseline.url, ...timed }),
+      warmUp: { url: baseline.url, connections, duration: plan.warmupS },
     },
     {
       name: 'GET /tokens hot',
       description: 'one user, token already served (cache, keys warm)',
       service: broker,
-      run: async (warm) => {
-        const options = { url: broker.url + hotPath, connections, headers: auth }
-        if (warm) await runLoad('hot warm-up', { ...options, duration: plan.warmupS }, warmUp)
-        return runLoad('GET /tokens hot', { ...options, duration: plan.durationS })
-      },
+      options: async () => ({ url: broker.url + hotPath, headers: auth, ...timed }),
+      warmUp: { url: broker.url + hotPath, headers: auth, connections, duration: plan.warmupS },
     },
     {
       name: 'GET /tokens cold',
       description: `each request a different user of ${users.length.toLocaleString('en-US')} stored: database read and decryption`,
       service: broker,
-      run: async () => {
+      options: async () => {
         await sleep((TOKEN_CACHE_SECONDS + 0.5) * 1000)
         // fewer requests than users (by more than the connections): no user is asked twice in a pass
         const paths = shuffled(users).map(tokenPath)
-        return runLoad('GET /tokens cold', {
-          url: broker.url,
-          connections,
-          amount: plan.coldRequests,
-          requests: [rotatingPaths(paths, auth)],
-        })
+        return { url: broker.url, connections, amount: plan.coldRequests, requests: [rotatingPaths(paths, auth)] }
       },
     },
     {
       name: 'POST /authorizations',
       description: 'start link: caller check, provider read, one insert',
       service: broker,
-      run: async (warm) => {
-        const options = {
-          url: `${broker.url}/authorizations`,
-          connections,
-          method: 'POST',
-          headers: { ...auth, 'content-type': 'application/json' },
-          body: JSON.stringify({ provider: providerId, userId: 'bench-user' }),
-        }
-        if (warm) await runLoad('authorizations warm-up', { ...options, duration: plan.warmupS }, warmUp)
-        return runLoad('POST /authorizations', { ...options, duration: plan.durationS })
-      },
+      options: async () => ({ ...authorization, ...timed }),
+      warmUp: { ...authorization, connections, duration: plan.warmupS },
     },
   ]
-  const runsOf = new Map<string, Run[]>(scenarios.map((s) => [s.name, []]))
+  const picked = scenarios.filter(
+    ({ name }) => name === 'baseline' || !pickedScenarios || pickedScenarios.some((key) => name.endsWith(key)),
+  )
+  type Run = { figures: LoadFigures; rssMb: number }
+  const runsOf = new Map<string, Run[]>(picked.map((s) => [s.name, []]))
   for (let round = 0; round < plan.rounds; round++) {
-    for (const scenario of scenarios) {
-      const figures = await scenario.run(round === 0)
+    for (const scenario of picked) {
+      if (round === 0 && scenario.warmUp) await runLoad(`${scenario.name} warm-up`, scenario.warmUp, { warmUp: true })
+      const options = await scenario.options()
+      const cpuBefore = scenario.service.cpuSeconds()
+      const figures = await runLoad(scenario.name, options)
+      figures.cpuUs = ((scenario.service.cpuSeconds() - cpuBefore) * 1e6) / figures.requests
       runsOf.get(scenario.name)?.push({ figures, rssMb: scenario.service.rssMb() })
       say(
-        `round ${round + 1} ${scenario.name}: ${figures.rps.toFixed(0)} req/s, p50 ${figures.p50} ms, p99 ${figures.p99} ms`,
+        `round ${round + 1} ${scenario.name}: ${figures.rps.toFixed(0)} req/s, p50 ${figures.p50} ms, ` +
+          `p99 ${figures.p99} ms, ${figures.cpuUs.toFixed(0)} µs CPU/request`,
       )
     }
   }
   await baseline.stop()
   const baselineRuns = runsOf.get('baseline') as Run[]
-  return scenarios.map(({ name, description }) => {
+  return picked.map(({ name, description }) => {
     const list = runsOf.get(name) as Run[]
     return {
       name,
@@ -272,6 +276,7 @@ async function measureHttp(
       p50: median(list.map((r) => r.figures.p50)),
       p99: median(list.map((r) => r.figures.p99)),
       ratio: median(list.map((r, i) => r.figures.rps / (baselineRuns[i] as Run).figures.rps)),
+      cpuUs: median(list.map((r) => r.figures.cpuUs as number)),
       rssMb: median(list.map((r) => r.rssMb)),
     }
   })

@@ -10,13 +10,15 @@ export interface LoadFigures {
   p90: number
   p99: number
   max: number
+  /** CPU time the process under test used per request (user + system), in microseconds, when measured. */
+  cpuUs?: number
 }
 
 export class ScenarioError extends Error {}
 
 /** Runs one load; a warm-up may end before any request completes (a slow start is what it is for). */
 export async function runLoad(name: string, options: Options, { warmUp = false } = {}): Promise<LoadFigures> {
-  const result = await autocannon({ timeout: 10, ...options })
+  const result = await autocannon({ timeout: 30, ...options })
   const statuses = Object.entries(result.statusCodeStats)
     .map(([status, { count }]) => `${status}×${count}`)
     .join(', ')

@@ -15,6 +15,8 @@ export interface ScenarioResult {
   p99: number
   /** Median over rounds of (this scenario's req/s ÷ the baseline's req/s in the same round). */
   ratio: number
+  /** Median CPU time of the process under test per request, in microseconds: less sensitive to other load. */
+  cpuUs: number
   rssMb: number
 }
 
@@ -119,17 +121,19 @@ export function renderMarkdown(results: Results, notes: string): string {
     '',
     `## HTTP, ${results.scenarios[0]?.connections ?? 100} connections`,
     '',
-    'Medians over rounds; each round measures the baseline and then each scenario. Memory is the resident set of the ' +
-      'process under test after the scenario.',
+    'Medians over rounds; each round measures the baseline and then each scenario. CPU is the time the process under ' +
+      'test spent per request (user + system, from /proc; Postgres not included): it depends much less on other load ' +
+      'than requests/s. Memory is the resident set of the process under test after the scenario.',
     '',
     table(
-      ['scenario', 'requests/s', 'p50 ms', 'p99 ms', 'ratio to baseline', 'RSS MiB', 'what'],
+      ['scenario', 'requests/s', 'p50 ms', 'p99 ms', 'ratio to baseline', 'CPU µs/request', 'RSS MiB', 'what'],
       results.scenarios.map((s) => [
         s.name,
         n(s.rps),
         ms(s.p50),
         ms(s.p99),
         s.name === 'baseline' ? '1' : n(s.ratio, 2),
+        n(s.cpuUs),
         n(s.rssMb),
         s.description,
       ]),

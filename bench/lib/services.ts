@@ -25,6 +25,8 @@ export interface Service {
   pid: number
   /** Resident set size of the process now, in MiB (VmRSS). */
   rssMb(): number
+  /** CPU time the process has used so far (user + system), in seconds. */
+  cpuSeconds(): number
   /** Lines the process logged at warn or above. */
   problems(): string[]
   stop(): Promise<void>
@@ -76,6 +78,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     url,
     pid,
     rssMb: () => rssMb(pid),
+    cpuSeconds: () => cpuSeconds(pid),
     problems: () =>
       readFileSync(logFile, 'utf8')
         .split('\n')
@@ -95,4 +98,11 @@ export function rssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const kb = Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1])
   return Math.round((kb / 1024) * 10) / 10
+}
+
+// utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks (100 a second on Linux)
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
 }
