@@ -92,11 +92,12 @@ function readBatch(
   after: string | undefined,
   limit: number,
 ): PromiseLike<StoredValue[]> {
-  const select = `SELECT id::text AS id, "${storedIn}" AS value FROM "${table}" WHERE "${storedIn}" IS NOT NULL`
-  // the parameter is left untyped so that Postgres compares it as the id's own type (text or uuid)
+  // `t.id` is the column in its own type (text or uuid), not the text it is returned as; the parameter is left
+  // untyped so that Postgres compares it in that type too
+  const select = `SELECT t.id::text AS id, t."${storedIn}" AS value FROM "${table}" t WHERE t."${storedIn}" IS NOT NULL`
   return after === undefined
-    ? db.$queryRawUnsafe<StoredValue[]>(`${select} ORDER BY id LIMIT $1`, limit)
-    : db.$queryRawUnsafe<StoredValue[]>(`${select} AND id > $1 ORDER BY id LIMIT $2`, after, limit)
+    ? db.$queryRawUnsafe<StoredValue[]>(`${select} ORDER BY t.id LIMIT $1`, limit)
+    : db.$queryRawUnsafe<StoredValue[]>(`${select} AND t.id > $1 ORDER BY t.id LIMIT $2`, after, limit)
 }
 
 /** Re-encrypts one value; false when it changed since it was read, since the new value wins. */
