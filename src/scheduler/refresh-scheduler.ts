@@ -112,17 +112,19 @@ export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOp
 
   return {
     tick: () => tick(),
-    /** Ticks every intervalSeconds, the first one interval after the start. */
-    start(): void {
+    /** Ticks every intervalSeconds, the first one interval after the start, until stop() or `signal` aborts. */
+    start(signal?: AbortSignal): void {
       if (loop) return
       controller = new AbortController()
-      loop = run(controller.signal)
+      const stopped = signal ? AbortSignal.any([signal, controller.signal]) : controller.signal
+      loop = run(stopped).finally(() => {
+        loop = undefined
+      })
     },
     /** Stops claiming, and resolves once the refreshes in flight have stored their outcome and released their lease. */
     async stop(): Promise<void> {
       controller?.abort()
       await loop
-      loop = undefined
       controller = undefined
     },
     get running(): boolean {

@@ -233,3 +233,18 @@ t.test('the cache never serves a token with less than minTtl left', async (t) =>
   const late = await app.inject({ url: tokenUrl('alice', 'provider=idp&minTtl=300'), headers: caller.headers })
   t.equal(late.statusCode, 404, '200 s left do not: the database is read again')
 })
+
+t.test('a provider that refuses early refresh: its margin schedules the refresh and caps minTtl', async (t) => {
+  const { app } = await build(t, { background: false, refresh: { cacheTtlMs: 0 } })
+  const idp = await startIdp(t, app, { accessTokenTtl: 3600, refreshMarginSeconds: 60 })
+  const caller = await createCaller(app, [idp.providerId])
+  const [alice] = await connectUsers(app, idp, ['alice'])
+  const row = await app.deps.prisma.connection.findUniqueOrThrow({ where: { id: alice!.connectionId } })
+  t.equal(row.nextRefreshAt!.getTime(), row.expiresAt!.getTime() - 60_000, 'refreshed 60 s before expiry, not 300')
+
+  await app.deps.prisma.connection.updateMany({ data: { expiresAt: new Date(Date.now() + 120_000) } })
+  const res = await app.inject({ url: tokenUrl('alice', 'provider=idp&minTtl=600'), headers: caller.headers })
+  t.equal(res.statusCode, 200)
+  t.equal(res.json().accessToken, alice?.accessToken, '120 s left meet minTtl=600 capped at the 60 s margin')
+  t.equal(idp.server.stats.tokenRequests.refresh_token, 0, 'no early refresh the provider would refuse')
+})
