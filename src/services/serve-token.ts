@@ -42,6 +42,9 @@ const reauthorizationRequired = (message: string) => new BrokerError('reauthoriz
 type ServeDeps = Pick<Deps, 'prisma' | 'keyring' | 'now'>
 
 const SOLE_PROVIDER_TTL_MS = 5_000
+// A provider's refresh margin is read at most this often: on a cold read, a second query for it cost as much as
+// the read of the connection itself.
+const PROVIDER_MARGIN_TTL_MS = 5_000
 
 /**
  * GET /tokens: a token valid for at least the (capped) minTtl, from the cache, from the database, or after a
@@ -54,6 +57,7 @@ export function createTokenService(
 ) {
   const { prisma, keyring } = deps
   let soleProvider: { id: string | null; count: number; at: number } | undefined
+  const margins = new Map<string, { seconds: number | null; at: number }>()
 
   async function resolveProvider(given: string | undefined): Promise<string> {
     if (given) return given
@@ -68,6 +72,16 @@ export function createTokenService(
       )
     }
     return soleProvider.id
+  }
+
+  async function providerMargin(providerId: string): Promise<number | null> {
+    const now = Date.now()
+    const known = margins.get(providerId)
+    if (known && now - known.at <= PROVIDER_MARGIN_TTL_MS) return known.seconds
+    const row = await prisma.provider.findUnique({ where: { id: providerId }, select: { refreshMarginSeconds: true } })
+    const seconds = row?.refreshMarginSeconds ?? null
+    margins.set(providerId, { seconds, at: now })
+    return seconds
   }
 
   function served(token: CachedToken, refreshed: boolean): ServedToken {
@@ -92,11 +106,10 @@ export function createTokenService(
 
     const found = await prisma.connection.findUnique({
       where: { providerId_userId: { providerId, userId: query.userId } },
-      include: { provider: { select: { refreshMarginSeconds: true } } },
     })
     if (!found) throw notFound('connection')
-    const { provider, ...initial } = found
-    let row = initial
+    const provider = { refreshMarginSeconds: await providerMargin(providerId) }
+    let row = found
     for (let attempt = 0; ; attempt++) {
       if (row.status !== 'active') {
         cache.forget(providerId, query.userId)
