@@ -34,15 +34,23 @@ export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOp
   let controller: AbortController | undefined
   let loop: Promise<void> | undefined
 
-  async function claim(limit: number, exclude: Set<string>): Promise<{ owner: string; rows: ClaimedConnection[] }> {
+  /**
+   * `seen` holds the connections claimed in this tick, each with the time from which it may be due again: only those
+   * that could be due now are sent as `exclude`, so the statement stays small however many this tick refreshes.
+   */
+  async function claim(
+    limit: number,
+    seen: Map<string, number>,
+  ): Promise<{ owner: string; rows: ClaimedConnection[] }> {
     const owner = `${deps.instanceId}/${randomBytes(6).toString('base64url')}`
     const now = deps.now()
+    const exclude = [...seen].filter(([, dueFrom]) => dueFrom <= now.getTime()).map(([id]) => id)
     const rows = await claimDueConnections(prisma, {
       owner,
       now,
       until: new Date(now.getTime() + leaseMs),
       limit,
-      exclude: [...exclude],
+      exclude,
     })
     return { owner, rows }
   }
@@ -65,7 +73,7 @@ export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOp
   /** Refreshes everything due now; stops claiming when `signal` aborts, and finishes what it started. */
   async function tick(signal?: AbortSignal): Promise<TickReport> {
     const report: TickReport = { claimed: 0, refreshed: 0, failed: 0, reauthorizationRequired: 0, other: 0 }
-    const seen = new Set<string>()
+    const seen = new Map<string, number>()
     const running = new Set<Promise<void>>()
     let exhausted = false
     let lag = 0
@@ -76,10 +84,13 @@ export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOp
           const { owner, rows } = await claim(free, seen)
           if (rows.length < free) exhausted = true
           for (const row of rows) {
-            seen.add(row.id)
+            seen.set(row.id, -Infinity)
             report.claimed += 1
             lag = Math.max(lag, (deps.now().getTime() - row.nextRefreshAt.getTime()) / 1000)
-            const job = refreshClaimed(row.id, owner).then((result) => count(report, result))
+            const job = refreshClaimed(row.id, owner).then((result) => {
+              seen.set(row.id, dueAgainFrom(result))
+              count(report, result)
+            })
             const tracked: Promise<void> = job.finally(() => running.delete(tracked))
             running.add(tracked)
           }
@@ -134,6 +145,12 @@ export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOp
 }
 
 export type RefreshScheduler = ReturnType<typeof createRefreshScheduler>
+
+/** When a connection refreshed in this tick could be claimed again: never before its stored nextRefreshAt. */
+function dueAgainFrom(result: RefreshResult | undefined): number {
+  if (!result || !('connection' in result)) return -Infinity
+  return result.connection.nextRefreshAt?.getTime() ?? Infinity
+}
 
 function count(report: TickReport, result: RefreshResult | undefined): void {
   if (result?.kind === 'refreshed') report.refreshed += 1
