@@ -2,7 +2,8 @@
 // time, and self time by package or source file, with idle time left out of the percentages.
 //   node --import tsx bench/profile-top.ts bench/.work/profiles/CPU.….cpuprofile [--top=30] [--callers=writev]
 // --callers=<function> lists the call paths that lead to that function instead, by the self time spent in it;
-// --from=<seconds> leaves out the first seconds of the profile (the start: loading modules, migrations).
+// --from=<seconds> leaves out the first seconds of the profile (the start: loading modules, migrations);
+// --inclusive=<text> lists total time (self and callees) of the frames whose file contains <text>, e.g. dist/.
 import { readFileSync } from 'node:fs'
 
 interface ProfileNode {
@@ -17,6 +18,7 @@ interface Profile {
   timeDeltas: number[]
 }
 
+process.stdout.on('error', () => process.exit(0)) // piped into head
 const [file, ...options] = process.argv.slice(2)
 if (!file) {
   console.error('usage: bench/profile-top.ts <file.cpuprofile> [--top=30]')
@@ -25,6 +27,7 @@ if (!file) {
 const top = Number(options.find((o) => o.startsWith('--top='))?.slice(6) ?? 30)
 const callersOf = options.find((o) => o.startsWith('--callers='))?.slice(10)
 const fromMicros = Number(options.find((o) => o.startsWith('--from='))?.slice(7) ?? 0) * 1e6
+const inclusiveOf = options.find((o) => o.startsWith('--inclusive='))?.slice(12)
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
 const byId = new Map(profile.nodes.map((node) => [node.id, node]))
 
@@ -67,6 +70,27 @@ const parents = new Map<number, number>()
 for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id)
 const label = (node: ProfileNode) =>
   `${node.callFrame.functionName || '(anonymous)'} ${area(node.callFrame.url)}:${node.callFrame.lineNumber + 1}`
+if (inclusiveOf) {
+  const totals = new Map<string, number>()
+  for (const [id, micros] of selfTime) {
+    if ((byId.get(id) as ProfileNode).callFrame.functionName === '(idle)') continue
+    const counted = new Set<string>()
+    for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
+      const node = byId.get(at) as ProfileNode
+      if (!node.callFrame.url.includes(inclusiveOf)) continue
+      const key = label(node)
+      if (counted.has(key)) continue
+      counted.add(key)
+      totals.set(key, (totals.get(key) ?? 0) + micros)
+    }
+  }
+  for (const [key, micros] of [...totals].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(
+      `${((micros / busy) * 100).toFixed(1).padStart(5)}%  ${(micros / 1000).toFixed(0).padStart(7)} ms  ${key}`,
+    )
+  }
+  process.exit(0)
+}
 if (callersOf) {
   const paths = new Map<string, number>()
   for (const [id, micros] of selfTime) {

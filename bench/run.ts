@@ -41,13 +41,13 @@ const pickedScenarios = argv
   .split(',')
 
 const plan = quick
-  ? { rounds: 1, warmupS: 1, durationS: 2, coldRequests: 2_000, growthLarge: 100_000, growthSample: 2_000 }
+  ? { rounds: 1, warmupS: 1, durationS: 2, coldRequests: 1_500, growthLarge: 50_000, growthSample: 1_500 }
   : { rounds: 3, warmupS: 2, durationS: 5, coldRequests: 9_900, growthLarge: 1_000_000, growthSample: 9_900 }
 const settings = {
   ...plan,
   connections: 100,
   storedForCold: 10_000,
-  refreshConnections: quick ? 200 : 2_000,
+  refreshConnections: quick ? 100 : 2_000,
   refreshConcurrencies: quick ? [8] : [8, 32],
   claimIterations: quick ? 20 : 50,
   claimLimit: 8,
@@ -299,12 +299,14 @@ async function measureGrowth(
   const picked = new Set<number>()
   const wanted = Math.min(stored, plan.growthSample + settings.growthConnections * 2)
   while (picked.size < wanted) picked.add(1 + Math.floor(Math.random() * stored))
+  const cpuBefore = broker.cpuSeconds()
   const cold = await runLoad(`cold GET /tokens at ${stored}`, {
     url: broker.url,
     connections: settings.growthConnections,
     amount: Math.min(plan.growthSample, wanted - settings.growthConnections * 2),
     requests: [rotatingPaths(shuffled([...picked]).map(tokenPath), auth)],
   })
+  cold.cpuUs = ((broker.cpuSeconds() - cpuBefore) * 1e6) / cold.requests
   const rssMb = broker.rssMb()
   say(
     `  claim none due ${claimIdle.medianMs.toFixed(2)} ms, 1,000 due ${claimDue.medianMs.toFixed(2)} ms ` +

@@ -27,6 +27,10 @@ export interface RefreshFigures {
   refreshGrants: number
   refreshTokenReuse: number
   grantErrors: number
+  /** CPU time of the broker process per refresh (user + system). */
+  brokerCpuUs: number
+  /** CPU time of the process hosting the provider per grant, without and with the broker. */
+  providerCpuUs: { direct: number; broker: number }
 }
 
 export interface RefreshContext {
@@ -51,8 +55,9 @@ async function providerCapacity(
   { idp, grantTimes }: RefreshContext,
   refreshTokens: string[],
   concurrency: number,
-): Promise<number> {
+): Promise<{ rate: number; cpuUs: number }> {
   grantTimes.length = 0
+  const cpuBefore = process.cpuUsage()
   const client = idp.server.clients[0]
   if (!client) throw new Error('the test provider has no client')
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench', 'refresh-client.ts')], {
@@ -76,8 +81,10 @@ async function providerCapacity(
   const report = JSON.parse(out) as ClientReport
   if (report.failed > 0)
     throw new ScenarioError(`direct refresh grants failed: ${report.failed} (${report.firstError})`)
-  return rateOf(grantTimes)
+  return { rate: rateOf(grantTimes), cpuUs: cpuPer(process.cpuUsage(cpuBefore), refreshTokens.length) }
 }
+
+const cpuPer = (usage: NodeJS.CpuUsage, count: number) => (usage.user + usage.system) / count
 
 /** Completions per second between the first and the last. */
 function rateOf(times: readonly number[]): number {
@@ -105,6 +112,8 @@ export async function measureRefresh(
 
     idp.server.resetStats()
     context.grantTimes.length = 0
+    const brokerCpuBefore = broker.cpuSeconds()
+    const providerCpuBefore = process.cpuUsage()
     const dueAt = new Date()
     await pool.query(`UPDATE connections SET next_refresh_at = $2 WHERE id = ANY($1::uuid[])`, [
       ids,
@@ -127,6 +136,8 @@ export async function measureRefresh(
       }
       await sleep(50)
     }
+    const brokerCpuUs = ((broker.cpuSeconds() - brokerCpuBefore) * 1e6) / connections
+    const providerCpuUs = cpuPer(process.cpuUsage(providerCpuBefore), connections)
     // two more ticks: a duplicate refresh would show up now
     await sleep(2_500)
     const stats = idp.server.stats
@@ -145,7 +156,7 @@ export async function measureRefresh(
     if (problems.length > 0) throw new ScenarioError(`refresh at concurrency ${concurrency}: ${problems.join('; ')}`)
 
     const after = await providerCapacity(context, directTokens.slice(connections), concurrency)
-    const providerRate = (before + after) / 2
+    const providerRate = (before.rate + after.rate) / 2
     const brokerRate = rateOf(brokerGrants)
     return {
       concurrency,
@@ -153,12 +164,14 @@ export async function measureRefresh(
       endToEndSeconds: ((lastStored as Date).getTime() - dueAt.getTime()) / 1000,
       activeSeconds: (Math.max(...brokerGrants) - Math.min(...brokerGrants)) / 1000,
       brokerRate,
-      providerRates: [before, after],
+      providerRates: [before.rate, after.rate],
       providerRate,
       ratio: brokerRate / providerRate,
       refreshGrants,
       refreshTokenReuse: stats.refreshTokenReuse,
       grantErrors: stats.grantErrors.length,
+      brokerCpuUs,
+      providerCpuUs: { direct: (before.cpuUs + after.cpuUs) / 2, broker: providerCpuUs },
     }
   } finally {
     await broker.stop()
