@@ -8,6 +8,7 @@ import { Keyring } from './crypto/keyring.js'
 import type { Db } from './db/client.js'
 import { installErrorHandler } from './http/error-handler.js'
 import auth from './http/plugins/auth.js'
+import gracefulClose from './http/plugins/graceful-close.js'
 import rateLimits from './http/plugins/rate-limit.js'
 import scheduler from './http/plugins/scheduler.js'
 import swagger from './http/plugins/swagger.js'
@@ -84,6 +85,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 /** Builds the service on a given database. Wiring happens here and nowhere else. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config, prisma } = options
+  const providerTimeout = options.providerTimeoutSeconds ?? 10
+  const leaseSeconds = options.refresh?.leaseSeconds ?? Math.max(30, 2 * providerTimeout + 10)
+  const waitSeconds = options.refresh?.waitSeconds ?? providerTimeout + 5
   const app = Fastify({
     loggerInstance: (options.logger ?? createLogger(config.LOG_LEVEL)) as FastifyBaseLogger,
     genReqId: (req) => {
@@ -95,6 +99,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     ajv: { customOptions: { keywords: ['example'] } },
     trustProxy: config.TRUST_PROXY ?? false,
     return503OnClosing: true,
+    // close() runs under this timeout too: it must outlast the work in flight at SIGTERM, at most a refresh holding
+    // its lease or a request waiting for another instance's refresh, or the process exits 1 in the middle of it
+    pluginTimeout: (Math.max(leaseSeconds, waitSeconds) + 10) * 1000,
   })
   installErrorHandler(app)
   app.addHook('onRequest', async (request, reply) => {
@@ -118,16 +125,15 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   }
   app.decorate('deps', deps)
 
+  await app.register(gracefulClose)
   await app.register(swagger)
   await app.register(cookie, { secret: config.COOKIE_SECRET })
   await app.register(auth, { prisma, adminToken: config.ADMIN_TOKEN })
   await app.register(rateLimits)
   await app.register(webhooks, { background: options.background !== false, sender: options.webhooks })
-  const providerTimeout = options.providerTimeoutSeconds ?? 10
-  const leaseSeconds = options.refresh?.leaseSeconds ?? Math.max(30, 2 * providerTimeout + 10)
   await app.register(tokenServices, {
     leaseSeconds,
-    waitSeconds: options.refresh?.waitSeconds ?? providerTimeout + 5,
+    waitSeconds,
     cacheTtlMs: options.refresh?.cacheTtlMs,
   })
   await app.register(scheduler, { background: options.background !== false, leaseSeconds })

@@ -41,11 +41,17 @@ async function main(): Promise<void> {
 
   let closing = false
   const shutdown = (signal: string) => {
-    if (closing) return
+    if (closing) {
+      logger.warn({ signal }, 'second signal: exiting without waiting')
+      process.exit(1)
+    }
     closing = true
-    logger.info({ signal }, 'shutting down')
+    logger.info({ signal }, 'shutting down: finishing requests and refreshes in flight')
     app.close().then(
-      () => process.exit(0),
+      () => {
+        logger.info('stopped')
+        process.exit(0)
+      },
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed')
         process.exit(1)
