@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { isDatabaseUnavailable } from '../db/errors.js'
 import { BrokerError, type ErrorCode } from '../errors.js'
 
 export interface ErrorBody {
@@ -30,6 +31,14 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply.code(fallback[status] ?? 400).send({ error: code, message: err.message })
     }
     if (status === 429) return reply.code(429).send({ error: 'rate_limited', message: 'too many requests' })
+    // a database restart or failover: the caller may retry in a moment, and nothing is wrong with the request
+    if (isDatabaseUnavailable(err)) {
+      request.log.warn({ errorCode: (err as { code?: unknown }).code }, 'database unavailable')
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ error: 'service_unavailable', message: 'the database is unavailable; try again shortly' })
+    }
     if (status >= 400 && status < 500) {
       return reply.code(status).send({ error: 'invalid_request', message: err.message })
     }

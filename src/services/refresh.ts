@@ -4,6 +4,7 @@ import * as client from 'openid-client'
 import type { Deps } from '../app.js'
 import type { Secret } from '../crypto/secret.js'
 import { findLeased, releaseLease, takeLease, type ConnectionWithProvider } from '../db/connection-leases.js'
+import { isDatabaseUnavailable } from '../db/errors.js'
 import type { Connection } from '../db/generated/client.js'
 import { classifyProviderError, type ProviderFailure } from '../providers/failures.js'
 import type { Actor } from './audit.js'
@@ -47,6 +48,7 @@ type RefreshDeps = Pick<Deps, 'prisma' | 'keyring' | 'providers' | 'metrics' | '
 
 const POLL_MS = 100
 const STORE_ATTEMPTS = 3
+const STORE_PATIENCE_MS = 5 * 60_000
 
 /**
  * Refreshes connections: one refresh per connection in this process (callers join the one in flight), one
@@ -163,12 +165,16 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
     return { kind: 'failed', message: failure.message, retryAt, connection: saved }
   }
 
-  /** Runs an owner-checked store, retrying a failing database briefly: the provider's answer exists only here. */
+  /**
+   * Runs an owner-checked store, retrying a failing database: the provider's answer exists only here. An unreachable
+   * database (a restart, a failover) is waited for up to STORE_PATIENCE_MS; other errors are retried briefly.
+   */
   async function storeUnderLease<T>(
     trigger: RefreshTrigger,
     outcome: string,
     store: () => Promise<T>,
   ): Promise<T | null> {
+    const started = Date.now()
     for (let attempt = 1; ; attempt++) {
       try {
         const stored = await store()
@@ -180,9 +186,14 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
           log.error({ outcome }, 'refresh outcome not stored: the lease was taken over')
           return null
         }
-        if (attempt >= STORE_ATTEMPTS) throw err
-        log.warn({ err, attempt }, 'storing a refresh outcome failed; retrying')
-        await sleep(200 * attempt)
+        const unavailable = isDatabaseUnavailable(err)
+        if (unavailable ? Date.now() - started >= STORE_PATIENCE_MS : attempt >= STORE_ATTEMPTS) throw err
+        if (!unavailable || attempt === 1 || attempt % 30 === 0) {
+          log.warn({ err, attempt }, 'storing a refresh outcome failed; retrying')
+        }
+        // the lease may expire meanwhile: the write still checks it is ours, and while the database is down no
+        // other instance can take it, so retrying often gets the new tokens stored first once it is back
+        await sleep(Math.min(200 * attempt, 1000))
       }
     }
   }

@@ -142,12 +142,15 @@ export function createTokenService(
           Math.ceil((row.nextRefreshAt.getTime() - now.getTime()) / 1000),
         )
       }
-      const result = await refresher.refresh(row.id, {
+      const refreshing = refresher.refresh(row.id, {
         need: { kind: 'minTtl', seconds: minTtl },
         trigger: 'on_demand',
         actor: `client:${query.caller.id}`,
         waitMs,
       })
+      // storing the outcome waits out a database restart; the caller does not, and the refresh goes on without it
+      const result = await settledWithin(refreshing, waitMs)
+      if (!result) throw new ProviderUnavailableError('the refresh has not finished yet; try again', 1)
       switch (result.kind) {
         case 'refreshed':
         case 'fresh':
@@ -182,4 +185,16 @@ export type TokenService = ReturnType<typeof createTokenService>
 function isEnough(token: CachedToken, requested: number, now: Date): boolean {
   const minTtl = effectiveMinTtl(requested, token.lifetimeSeconds, token.providerMarginSeconds)
   return remainingSeconds(token.expiresAt, now) >= minTtl
+}
+
+async function settledWithin<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { isDatabaseUnavailable } from '../../../db/errors.js'
 import { BrokerError } from '../../../errors.js'
 import { displayTokenType } from '../../../services/refresh.js'
 import { ProviderUnavailableError } from '../../../services/serve-token.js'
@@ -99,7 +100,9 @@ const tokenRoutes: FastifyPluginAsync = async (app) => {
           userId: token.userId,
         }
       } catch (err) {
-        metrics.tokenRequests.inc({ outcome: err instanceof BrokerError ? err.code : 'internal_error' })
+        const outcome =
+          err instanceof BrokerError ? err.code : isDatabaseUnavailable(err) ? 'service_unavailable' : 'internal_error'
+        metrics.tokenRequests.inc({ outcome })
         if (err instanceof ProviderUnavailableError && err.retryAfterSeconds !== undefined) {
           reply.header('retry-after', String(Math.max(1, err.retryAfterSeconds)))
         }
