@@ -68,7 +68,12 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
 
   function refresh(id: string, request: RefreshRequest): Promise<RefreshResult> {
     const running = inFlight.get(id)
-    if (running) return running
+    if (running) {
+      // The scheduler claimed the row while a request of this process was about to lease it: that request now
+      // waits for the scheduler's lease, which nobody would use. Hand the lease over instead of joining a deadlock.
+      if (request.leaseOwner) return releaseLease(prisma, id, request.leaseOwner).then(() => running)
+      return running
+    }
     const started = run(id, request).finally(() => inFlight.delete(id))
     inFlight.set(id, started)
     return started
