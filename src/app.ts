@@ -6,7 +6,8 @@ import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { Keyring } from './crypto/keyring.js'
 import type { Db } from './db/client.js'
-import { installErrorHandler } from './http/error-handler.js'
+import { answerFrameworkError, installErrorHandler } from './http/error-handler.js'
+import { refuseNonFiniteNumbers } from './http/finite-numbers.js'
 import auth from './http/plugins/auth.js'
 import gracefulClose from './http/plugins/graceful-close.js'
 import rateLimits from './http/plugins/rate-limit.js'
@@ -95,6 +96,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     bodyLimit: 64 * 1024,
+    // path parameters are bounded by their route schemas (a userId takes 256 characters), not by the router's 100
+    routerOptions: { maxParamLength: 1024 },
+    frameworkErrors: answerFrameworkError,
     // `example` feeds the OpenAPI document and Swagger UI; the validator is told it is only an annotation
     ajv: { customOptions: { keywords: ['example'] } },
     trustProxy: config.TRUST_PROXY ?? false,
@@ -104,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     pluginTimeout: (Math.max(leaseSeconds, waitSeconds) + 10) * 1000,
   })
   installErrorHandler(app)
+  refuseNonFiniteNumbers(app)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

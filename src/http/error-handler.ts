@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { BrokerError, type ErrorCode } from '../errors.js'
 
@@ -49,4 +49,15 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` })
   })
+}
+
+/**
+ * The router's own refusals (a malformed percent-encoding, a path parameter over maxParamLength) are answered before
+ * any hook or error handler runs: give them the same shape and request id as every other error.
+ */
+export function answerFrameworkError(err: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply
+    .code(400)
+    .header('x-request-id', request.id)
+    .send({ error: 'invalid_request', message: err.message } satisfies ErrorBody)
 }
