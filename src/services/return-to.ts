@@ -4,13 +4,16 @@ import { invalidRequest } from '../errors.js'
 import { isLoopback } from '../providers/registry.js'
 
 const MAX_LENGTH = 2048
-// Whitespace, controls and backslashes are read differently by different URL parsers; encoded separators and
-// NUL let a path escape its prefix once the receiving server decodes it.
+// Whitespace, controls and backslashes are read differently by different URL parsers; an encoded NUL anywhere, and
+// encoded separators before the query, let a path escape its prefix once the receiving server decodes it. In the
+// query they are data (`?next=%2Fsettings`).
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-const AMBIGUOUS = /[\s\\\u0000-\u001f\u007f]|%(?:2f|5c|00)/i
+const AMBIGUOUS = /[\s\\\u0000-\u001f\u007f]|%00/i
+const ENCODED_SEPARATOR = /%(?:2f|5c)/i
 
 function parse(value: string): URL | null {
-  if (value.length > MAX_LENGTH || AMBIGUOUS.test(value)) return null
+  const beforeQuery = value.split(/[?#]/, 1)[0] ?? ''
+  if (value.length > MAX_LENGTH || AMBIGUOUS.test(value) || ENCODED_SEPARATOR.test(beforeQuery)) return null
   try {
     return new URL(value)
   } catch {
