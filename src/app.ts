@@ -7,7 +7,7 @@ import type { Config } from './config.js'
 import { Keyring } from './crypto/keyring.js'
 import type { Db } from './db/client.js'
 import { answerFrameworkError, installErrorHandler } from './http/error-handler.js'
-import { refuseNonFiniteNumbers } from './http/finite-numbers.js'
+import { guardInputs } from './http/input-guards.js'
 import auth from './http/plugins/auth.js'
 import gracefulClose from './http/plugins/graceful-close.js'
 import rateLimits from './http/plugins/rate-limit.js'
@@ -108,7 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     pluginTimeout: (Math.max(leaseSeconds, waitSeconds) + 10) * 1000,
   })
   installErrorHandler(app)
-  refuseNonFiniteNumbers(app)
+  guardInputs(app)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

@@ -55,3 +55,22 @@ t.test('numbers too large for a double are refused, not passed on as Infinity', 
   })
   t.same([token.statusCode, token.json().error], [400, 'invalid_request'], 'minTtl')
 })
+
+t.test('a NUL character anywhere in the input is refused, not sent to Postgres (a 500)', async (t) => {
+  for (const request of [
+    { method: 'DELETE', url: '/admin/providers/%00', headers: admin },
+    { method: 'GET', url: '/admin/providers/idp%00', headers: admin },
+    { method: 'GET', url: '/tokens/al%00ice?provider=idp', headers: caller.headers },
+    { method: 'GET', url: '/admin/connections?userId=%00', headers: admin },
+    {
+      method: 'POST',
+      url: '/authorizations',
+      headers: caller.headers,
+      payload: { provider: 'idp', userId: 'a\u0000' },
+    },
+    { method: 'POST', url: '/admin/clients', headers: admin, payload: { name: 'x\u0000y' } },
+  ] as const) {
+    const res = await app.inject(request)
+    t.same([res.statusCode, res.json().error], [400, 'invalid_request'], `${request.method} ${request.url}`)
+  }
+})
