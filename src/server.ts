@@ -41,10 +41,8 @@ async function main(): Promise<void> {
 
   let closing = false
   const shutdown = (signal: string) => {
-    if (closing) {
-      logger.warn({ signal }, 'second signal: exiting without waiting')
-      process.exit(1)
-    }
+    // npm forwards the terminal's Ctrl-C to its child, which then gets it twice: a repeat is not an order to hurry
+    if (closing) return
     closing = true
     logger.info({ signal }, 'shutting down: finishing requests and refreshes in flight')
     app.close().then(
