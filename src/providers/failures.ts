@@ -51,6 +51,9 @@ export function classifyProviderError(err: unknown): ProviderFailure {
     if (err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || err.code === 'OAUTH_RESPONSE_IS_NOT_JSON') {
       const status = responseStatus(err)
       if (status === 429) return transient('provider is rate limiting (HTTP 429)', retryAfter(responseOf(err)))
+      // an error status outside RFC 6749's 400/401 (a 502 from a proxy, a 503 during maintenance) is an outage
+      if (status !== undefined && status >= 500)
+        return transient(`provider answered HTTP ${status}`, retryAfter(responseOf(err)))
       return transient(`provider sent a malformed response${status ? ` (HTTP ${status})` : ''}`)
     }
     if (err.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' || err.code === 'OAUTH_INVALID_RESPONSE') {
