@@ -48,7 +48,11 @@ export function classifyProviderError(err: unknown): ProviderFailure {
   }
   if (err instanceof client.ClientError) {
     if (err.code === 'OAUTH_TIMEOUT') return transient('provider did not answer in time')
-    if (err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || err.code === 'OAUTH_RESPONSE_IS_NOT_JSON') {
+    if (
+      err.code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' ||
+      err.code === 'OAUTH_RESPONSE_IS_NOT_JSON' ||
+      err.code === 'OAUTH_PARSE_ERROR'
+    ) {
       const status = responseStatus(err)
       if (status === 429) return transient('provider is rate limiting (HTTP 429)', retryAfter(responseOf(err)))
       // an error status outside RFC 6749's 400/401 (a 502 from a proxy, a 503 during maintenance) is an outage
