@@ -46,8 +46,11 @@ interface FaultScope {
 export type TokenFault = FaultScope &
   (
     | { kind: 'status'; status: number; body?: string; contentType?: string; retryAfter?: number }
-    /** Delay processing by `ms`; without `ms`, or on reset or close before it elapses, the socket is destroyed. */
-    | { kind: 'hang'; ms?: number }
+    /**
+     * Delay processing by `ms`; without `ms`, or on reset or close before it elapses, the socket is destroyed. With
+     * `afterProcessing` the grant is executed first and its answer is delayed (lost if the client goes away).
+     */
+    | { kind: 'hang'; ms?: number; afterProcessing?: boolean }
     | { kind: 'garbage'; body: string; contentType: string; status?: number }
     /** Destroy the socket; with `afterProcessing` the grant is executed first (the response is lost). */
     | { kind: 'drop'; afterProcessing?: boolean }
@@ -370,6 +373,14 @@ async function applyFault(ctx: Context, next: Next, fault: TokenFault, faults: F
       ctx.respond = false
       return
     case 'hang':
+      if (fault.afterProcessing) {
+        await next()
+        if (!(await faults.hang(fault.ms, ctx.res))) {
+          ctx.req.socket.destroy()
+          ctx.respond = false
+        }
+        return
+      }
       // Never execute the grant of a request whose client gave up or whose hang was reset: that would consume a
       // refresh token behind the client's back and make the outcome of the test timing-dependent.
       if (!(await faults.hang(fault.ms, ctx.res))) {
