@@ -18,6 +18,13 @@ export interface Database {
   close(): Promise<void>
 }
 
+const pools = new WeakMap<PrismaClient, pg.Pool>()
+
+/** The pool under a client made by openDatabase: for the one read too frequent to pay Prisma's cost per query. */
+export function poolOf(prisma: PrismaClient): pg.Pool | undefined {
+  return pools.get(prisma)
+}
+
 /** A Prisma client over our own pg pool, so connection limits and timeouts are ours to set. */
 export function openDatabase({ url, poolSize = 10 }: DatabaseOptions): Database {
   const pool = new pg.Pool({
@@ -32,6 +39,7 @@ export function openDatabase({ url, poolSize = 10 }: DatabaseOptions): Database 
     // an idle client lost its connection (database restart); the pool replaces it on next use
   })
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
+  pools.set(prisma, pool)
   return {
     prisma,
     pool,

@@ -1,5 +1,6 @@
 import type { Deps } from '../app.js'
 import { Secret } from '../crypto/secret.js'
+import { findConnectionByUser } from '../db/connection-reads.js'
 import { BrokerError, forbidden, invalidRequest, notFound } from '../errors.js'
 import type { Caller } from '../http/plugins/auth.js'
 import { openAccessToken } from './connection-tokens.js'
@@ -104,9 +105,7 @@ export function createTokenService(
     const hit = cache.get(providerId, query.userId)
     if (hit && isEnough(hit, query.minTtl, deps.now())) return served(hit, false)
 
-    const found = await prisma.connection.findUnique({
-      where: { providerId_userId: { providerId, userId: query.userId } },
-    })
+    const found = await findConnectionByUser(prisma, providerId, query.userId)
     if (!found) throw notFound('connection')
     const provider = { refreshMarginSeconds: await providerMargin(providerId) }
     let row = found
