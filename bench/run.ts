@@ -140,24 +140,40 @@ async function main(): Promise<Results> {
       first: 1,
       count: settings.storedForCold,
     })
-    const broker = await startBroker(8, 'broker')
-    cleanups.push(() => broker.stop())
     const tokenPath = (n: number) => `/tokens/${syntheticUserId(n)}?provider=${idp.providerId}`
     const users = Array.from({ length: settings.storedForCold }, (_, i) => i + 1)
+    // a broker of its own for each part, so that the memory of one measurement does not carry over to the next
+    const withBroker = async <T>(name: string, fn: (broker: Service) => Promise<T>): Promise<T> => {
+      const broker = await startBroker(8, name)
+      try {
+        const result = await fn(broker)
+        const problems = broker.problems()
+        if (problems.length > 0) throw new Error(`${name} logged problems:\n${problems.slice(0, 5).join('\n')}`)
+        return result
+      } finally {
+        await broker.stop()
+      }
+    }
 
-    if (runs('http')) scenarios.push(...(await measureHttp(broker, auth, tokenPath, users, idp.providerId)))
+    if (runs('http')) {
+      scenarios.push(
+        ...(await withBroker('broker', (broker) => measureHttp(broker, auth, tokenPath, users, idp.providerId))),
+      )
+    }
     if (runs('growth')) {
-      growth.push(await measureGrowth(broker, database.pool, tokenPath, settings.storedForCold, seedSeconds, auth))
+      const measure = (stored: number, seeded: number) =>
+        withBroker(`broker-${stored}`, (broker) =>
+          measureGrowth(broker, database.pool, tokenPath, stored, seeded, auth),
+        )
+      growth.push(await measure(settings.storedForCold, seedSeconds))
       say(`seeding up to ${plan.growthLarge.toLocaleString('en-US')} stored connections`)
       const more = await seedConnections(database.pool, tool.deps.keyring, {
         providerId: idp.providerId,
         first: settings.storedForCold + 1,
         count: plan.growthLarge - settings.storedForCold,
       })
-      growth.push(await measureGrowth(broker, database.pool, tokenPath, plan.growthLarge, more, auth))
+      growth.push(await measure(plan.growthLarge, more))
     }
-    const problems = broker.problems()
-    if (problems.length > 0) throw new Error(`the broker logged problems:\n${problems.slice(0, 5).join('\n')}`)
   }
 
   const partial = { scenarios, refresh, growth }
@@ -307,7 +323,13 @@ async function measureGrowth(
     requests: [rotatingPaths(shuffled([...picked]).map(tokenPath), auth)],
   })
   cold.cpuUs = ((broker.cpuSeconds() - cpuBefore) * 1e6) / cold.requests
-  const rssMb = broker.rssMb()
+  // resident memory once the load is over: the median of five readings a second apart
+  const readings: number[] = []
+  for (let i = 0; i < 5; i++) {
+    await sleep(1000)
+    readings.push(broker.rssMb())
+  }
+  const rssMb = median(readings)
   say(
     `  claim none due ${claimIdle.medianMs.toFixed(2)} ms, 1,000 due ${claimDue.medianMs.toFixed(2)} ms ` +
       `(${claimDue.plan}); cold p50 ${cold.p50} ms p99 ${cold.p99} ms; RSS ${rssMb} MiB`,

@@ -179,7 +179,9 @@ export function renderMarkdown(results: Results, notes: string): string {
     '',
     "The scheduler's claim statement (imported from `src/db/connection-leases.ts`) timed as it runs, 8 at a time, in " +
       'a transaction rolled back after each claim; cold `GET /tokens` over distinct random users at ' +
-      `${results.growth[0]?.cold ? n(Number(results.settings.growthConnections)) : '–'} connections; broker RSS after.`,
+      `${n(Number(results.settings.growthConnections))} connections, each request a different user; then the resident ` +
+      'memory of the broker (a fresh process for each row, so both have the same history): the median of five ' +
+      'readings a second apart once the load is over.',
     '',
     table(
       [
