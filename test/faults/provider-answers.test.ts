@@ -27,10 +27,11 @@ t.test('a 503 (or 502) with a JSON error body is an outage, with its Retry-After
     t.equal(row.lastError, `provider answered HTTP ${status}`)
     t.ok((row.nextRefreshAt?.getTime() ?? 0) >= before + 600_000, 'not before Retry-After')
   }
-  for (const [contentType, body] of [
+  const garbage: [contentType: string, body: string][] = [
     ['text/html', '<html></html>'],
     ['application/json', '{"access_token":"abc","token_ty'],
-  ]) {
+  ]
+  for (const [contentType, body] of garbage) {
     idp.server.setTokenFault({ kind: 'garbage', status: 200, contentType, body, grantType: 'refresh_token', times: 1 })
     t.equal((await refresh()).kind, 'failed')
     const row = await app.deps.prisma.connection.findUniqueOrThrow({ where: { id: user.connectionId } })
