@@ -41,12 +41,23 @@ function bearer(request: FastifyRequest): string | undefined {
 export default fp<AuthOptions>(
   async (app, { prisma, adminToken, cacheTtlMs = 2_000, now = Date.now }) => {
     const cache = new Map<string, { caller: Caller | null; at: number }>()
+    // lookups in flight: when a busy caller's entry expires, its requests share one read instead of all making one
+    const reading = new Map<string, Promise<Caller | null>>()
 
     async function lookUp(apiKey: string): Promise<Caller | null> {
       const keyHash = hashApiKey(apiKey)
       const cacheKey = Buffer.from(keyHash).toString('base64')
       const hit = cache.get(cacheKey)
       if (hit && now() - hit.at < cacheTtlMs) return hit.caller
+      let pending = reading.get(cacheKey)
+      if (!pending) {
+        pending = read(keyHash, cacheKey).finally(() => reading.delete(cacheKey))
+        reading.set(cacheKey, pending)
+      }
+      return pending
+    }
+
+    async function read(keyHash: Uint8Array<ArrayBuffer>, cacheKey: string): Promise<Caller | null> {
       const row = await prisma.apiClient.findUnique({ where: { keyHash } })
       const caller = row && !row.revokedAt ? pickCaller(row) : null
       if (cache.size >= MAX_CACHED_KEYS) cache.delete(cache.keys().next().value as string)
