@@ -11,9 +11,18 @@ export function isUniqueViolation(err: unknown): boolean {
 const UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028'])
 const UNAVAILABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TooManyConnections'])
 const UNAVAILABLE_STATES = /^(08|57P0[123]$|53300$)/
-// node-postgres' own failures, which the driver adapter passes through unchanged
+// node-postgres' own failures, which the driver adapter passes through unchanged or a direct read on the pool meets
 const DRIVER_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/
+const SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+])
 
 /** The database could not be reached or could not serve the query now (as opposed to a query it refused). */
 export function isDatabaseUnavailable(err: unknown): boolean {
@@ -26,7 +35,11 @@ export function isDatabaseUnavailable(err: unknown): boolean {
     return typeof cause?.originalCode === 'string' && UNAVAILABLE_STATES.test(cause.originalCode)
   }
   if (!(err instanceof Error)) return false
-  // a transaction that could not start in time is thrown as Prisma's own error class, with the code
+  // a transaction that could not start in time is thrown as Prisma's own error class, with the code; node-postgres
+  // errors carry a socket error code or the server's SQLSTATE
   const code = (err as { code?: unknown }).code
-  return (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) || DRIVER_MESSAGES.test(err.message)
+  if (typeof code === 'string') {
+    if (UNAVAILABLE_CODES.has(code) || SOCKET_CODES.has(code) || UNAVAILABLE_STATES.test(code)) return true
+  }
+  return DRIVER_MESSAGES.test(err.message)
 }

@@ -28,6 +28,12 @@ t.test('unreachable, closed, timed out, shutting down, full', async (t) => {
     Object.assign(new Error('Transaction API error: Unable to start a transaction in the given time.'), {
       code: 'P2028',
     }),
+    // node-postgres, read directly on the pool
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+    Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    Object.assign(new Error('the database system is starting up'), { code: '57P03' }),
+    Object.assign(new Error('sorry, too many clients already'), { code: '53300' }),
   ]) {
     t.ok(isDatabaseUnavailable(err), `${err.constructor.name} ${(err as { code?: string }).code ?? err.message}`)
   }
@@ -39,6 +45,8 @@ t.test('refusals and bugs are not', async (t) => {
     known('P2025'),
     known('P2039', { kind: 'postgres', originalCode: '42P01' }),
     known('P2039', { kind: 'postgres', originalCode: '57014' }),
+    Object.assign(new Error('relation "connections" does not exist'), { code: '42P01' }),
+    Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00'), { code: '22021' }),
     new Prisma.PrismaClientValidationError('Argument take: Invalid value', { clientVersion: '7' }),
     new TypeError("Cannot read properties of undefined (reading 'id')"),
     'a string',
