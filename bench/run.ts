@@ -1,4 +1,5 @@
 // npm run bench [-- --quick] [--no-build] [--profile] [--only=refresh,http,growth] [--scenarios=hot,cold,authorizations]
+// npm run bench -- --render: rewrites bench/results.md from bench/results.json and bench/profile-notes.md, measuring nothing
 //
 // Builds the broker, then in one run: its own Postgres database, oidc-provider, the broker from dist/ as a production
 // process, and a bare Fastify baseline; measures HTTP scenarios as ratios to the baseline, refresh throughput against
@@ -7,7 +8,7 @@
 // reported, never fatal; a scenario that errors (non-2xx, duplicate refresh, timeout) fails the run.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -346,6 +347,16 @@ process.once('SIGINT', () => {
   killAll()
   void cleanup().finally(() => process.exit(130))
 })
+
+if (argv.includes('--render')) {
+  const base = join(root, 'bench', 'results')
+  const results = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as Results
+  results.targets = evaluateTargets(results)
+  console.log(
+    writeResults(results, { md: `${base}.md`, json: `${base}.json`, notes: join(root, 'bench', 'profile-notes.md') }),
+  )
+  process.exit(0)
+}
 
 try {
   const results = await main()
