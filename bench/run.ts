@@ -43,7 +43,7 @@ const pickedScenarios = argv
 
 const plan = quick
   ? { rounds: 1, warmupS: 1, durationS: 2, coldRequests: 1_500, growthLarge: 50_000, growthSample: 1_500 }
-  : { rounds: 3, warmupS: 2, durationS: 5, coldRequests: 9_900, growthLarge: 1_000_000, growthSample: 9_900 }
+  : { rounds: 5, warmupS: 2, durationS: 5, coldRequests: 9_900, growthLarge: 1_000_000, growthSample: 9_900 }
 const settings = {
   ...plan,
   connections: 100,
