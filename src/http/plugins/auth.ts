@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Db } from '../../db/client.js'
@@ -45,13 +46,13 @@ export default fp<AuthOptions>(
     const reading = new Map<string, Promise<Caller | null>>()
 
     async function lookUp(apiKey: string): Promise<Caller | null> {
-      const keyHash = hashApiKey(apiKey)
-      const cacheKey = Buffer.from(keyHash).toString('base64')
+      // every authenticated request hashes its key: one call, without a Hash object, straight to the cache's key
+      const cacheKey = hash('sha256', apiKey, 'base64')
       const hit = cache.get(cacheKey)
       if (hit && now() - hit.at < cacheTtlMs) return hit.caller
       let pending = reading.get(cacheKey)
       if (!pending) {
-        pending = read(keyHash, cacheKey).finally(() => reading.delete(cacheKey))
+        pending = read(hashApiKey(apiKey), cacheKey).finally(() => reading.delete(cacheKey))
         reading.set(cacheKey, pending)
       }
       return pending
