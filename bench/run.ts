@@ -53,6 +53,7 @@ const settings = {
   claimIterations: quick ? 20 : 50,
   claimLimit: 8,
   growthConnections: 10,
+  growthBrokers: quick ? 1 : 3,
   logLevel: 'warn',
   refreshIntervalSeconds: 1,
   nodeFlags: profile ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, 'profiles')}`] : [],
@@ -163,8 +164,13 @@ async function main(): Promise<Results> {
     }
     if (runs('growth')) {
       const measure = (stored: number, seeded: number) =>
-        withBroker(`broker-${stored}`, (broker) =>
-          measureGrowth(broker, database.pool, tokenPath, stored, seeded, auth),
+        measureGrowth(
+          (i, fn) => withBroker(`broker-${stored}-${i + 1}`, fn),
+          database.pool,
+          tokenPath,
+          stored,
+          seeded,
+          auth,
         )
       growth.push(await measure(settings.storedForCold, seedSeconds))
       say(`seeding up to ${plan.growthLarge.toLocaleString('en-US')} stored connections`)
@@ -299,9 +305,12 @@ async function measureHttp(
   })
 }
 
-/** Claim statement timings, cold GET /tokens latency over distinct random users, and the broker's RSS. */
+/**
+ * Claim statement timings; then cold GET /tokens over distinct random users and the resident memory afterwards, in
+ * fresh brokers one after the other (memory differs by 15% between identical brokers: one reading proves little).
+ */
 async function measureGrowth(
-  broker: Service,
+  inBroker: <T>(i: number, fn: (broker: Service) => Promise<T>) => Promise<T>,
   pool: pg.Pool,
   tokenPath: (n: number) => string,
   stored: number,
@@ -312,30 +321,49 @@ async function measureGrowth(
   const claim = { limit: settings.claimLimit, iterations: settings.claimIterations }
   const claimIdle = await timeClaim(pool, { ...claim, due: 0 })
   const claimDue = await timeClaim(pool, { ...claim, due: 1_000 })
-  await sleep((TOKEN_CACHE_SECONDS + 0.5) * 1000)
-  const picked = new Set<number>()
-  const wanted = Math.min(stored, plan.growthSample + settings.growthConnections * 2)
-  while (picked.size < wanted) picked.add(1 + Math.floor(Math.random() * stored))
-  const cpuBefore = broker.cpuSeconds()
-  const cold = await runLoad(`cold GET /tokens at ${stored}`, {
-    url: broker.url,
-    connections: settings.growthConnections,
-    amount: Math.min(plan.growthSample, wanted - settings.growthConnections * 2),
-    requests: [rotatingPaths(shuffled([...picked]).map(tokenPath), auth)],
-  })
-  cold.cpuUs = ((broker.cpuSeconds() - cpuBefore) * 1e6) / cold.requests
-  // resident memory once the load is over: the median of five readings a second apart
-  const readings: number[] = []
-  for (let i = 0; i < 5; i++) {
-    await sleep(1000)
-    readings.push(broker.rssMb())
+  const runs: Array<{ cold: LoadFigures; rssMb: number }> = []
+  for (let i = 0; i < settings.growthBrokers; i++) {
+    runs.push(
+      await inBroker(i, async (broker) => {
+        const picked = new Set<number>()
+        const wanted = Math.min(stored, plan.growthSample + settings.growthConnections * 2)
+        while (picked.size < wanted) picked.add(1 + Math.floor(Math.random() * stored))
+        const cpuBefore = broker.cpuSeconds()
+        const cold = await runLoad(`cold GET /tokens at ${stored}`, {
+          url: broker.url,
+          connections: settings.growthConnections,
+          amount: Math.min(plan.growthSample, wanted - settings.growthConnections * 2),
+          requests: [rotatingPaths(shuffled([...picked]).map(tokenPath), auth)],
+        })
+        cold.cpuUs = ((broker.cpuSeconds() - cpuBefore) * 1e6) / cold.requests
+        // once the load is over: the median of three readings a second apart
+        const readings: number[] = []
+        for (let r = 0; r < 3; r++) {
+          await sleep(1000)
+          readings.push(broker.rssMb())
+        }
+        return { cold, rssMb: median(readings) }
+      }),
+    )
   }
-  const rssMb = median(readings)
+  const of = (pick: (figures: LoadFigures) => number) => median(runs.map((run) => pick(run.cold)))
+  const cold: LoadFigures = {
+    requests: of((f) => f.requests),
+    seconds: of((f) => f.seconds),
+    rps: of((f) => f.rps),
+    p50: of((f) => f.p50),
+    p90: of((f) => f.p90),
+    p99: of((f) => f.p99),
+    max: of((f) => f.max),
+    cpuUs: of((f) => f.cpuUs as number),
+  }
+  const rssReadings = runs.map((run) => run.rssMb)
+  const rssMb = median(rssReadings)
   say(
     `  claim none due ${claimIdle.medianMs.toFixed(2)} ms, 1,000 due ${claimDue.medianMs.toFixed(2)} ms ` +
-      `(${claimDue.plan}); cold p50 ${cold.p50} ms p99 ${cold.p99} ms; RSS ${rssMb} MiB`,
+      `(${claimDue.plan}); cold p50 ${cold.p50} ms p99 ${cold.p99} ms; RSS ${rssReadings.join(', ')} MiB`,
   )
-  return { stored, claimIdle, claimDue, cold, rssMb, seedSeconds }
+  return { stored, claimIdle, claimDue, cold, rssMb, rssReadings, seedSeconds }
 }
 
 async function cleanup(): Promise<void> {
