@@ -1,9 +1,20 @@
-import type { DbClient } from './client.js'
-import { Prisma, type Connection, type Provider } from './generated/client.js'
+import type { Db } from './client.js'
+import {
+  providerSelect,
+  queryRows,
+  toConnection,
+  toProvider,
+  type ConnectionRow,
+  type ProviderRow,
+  type Statement,
+} from './connection-reads.js'
+import type { Connection, Provider } from './generated/client.js'
 
 // A lease marks the one process allowed to refresh a connection, until `lease_expires_at`. Every write made
 // under a lease is checked against its owner, so a process whose lease was taken over cannot overwrite the
 // newer tokens. Times come from the caller's clock, never from SQL now(), so one clock rules leases and expiry.
+// Each function here is one statement that returns the leased row with its provider, so a refresh needs no
+// further read before it calls the provider.
 
 export type ConnectionWithProvider = Connection & { provider: Provider }
 
@@ -14,32 +25,52 @@ export interface LeaseTerms {
   until: Date
 }
 
+type LeasedRow = ConnectionRow & ProviderRow
+
+function toLeased(row: LeasedRow): ConnectionWithProvider {
+  return { ...toConnection(row), provider: toProvider(row) }
+}
+
+const PROVIDER = providerSelect('p')
+
+const take = {
+  name: 'connection_take_lease',
+  text: `
+    WITH taken AS (
+      UPDATE connections SET lease_owner = $2, lease_expires_at = $3
+      WHERE id = $1::uuid AND (lease_owner IS NULL OR lease_expires_at < $4)
+      RETURNING *
+    )
+    SELECT taken.*, ${PROVIDER} FROM taken JOIN providers p ON p.id = taken.provider_id`,
+}
+
 /** Takes the lease of one connection when it is free or expired; the row as it is once leased, else null. */
-export async function takeLease(db: DbClient, id: string, terms: LeaseTerms): Promise<ConnectionWithProvider | null> {
-  const { count } = await db.connection.updateMany({
-    where: { id, OR: [{ leaseOwner: null }, { leaseExpiresAt: { lt: terms.now } }] },
-    data: { leaseOwner: terms.owner, leaseExpiresAt: terms.until },
-  })
-  if (count === 0) return null
-  return findLeased(db, id, terms.owner)
+export async function takeLease(db: Db, id: string, terms: LeaseTerms): Promise<ConnectionWithProvider | null> {
+  const [row] = await queryRows<LeasedRow>(db, { ...take, values: [id, terms.owner, terms.until, terms.now] })
+  return row ? toLeased(row) : null
+}
+
+const leased = {
+  name: 'connection_find_leased',
+  text: `
+    SELECT c.*, ${PROVIDER} FROM connections c JOIN providers p ON p.id = c.provider_id
+    WHERE c.id = $1::uuid AND c.lease_owner = $2`,
 }
 
 /** The connection, if `owner` still holds its lease. */
-export function findLeased(db: DbClient, id: string, owner: string): Promise<ConnectionWithProvider | null> {
-  return db.connection.findFirst({ where: { id, leaseOwner: owner }, include: { provider: true } })
+export async function findLeased(db: Db, id: string, owner: string): Promise<ConnectionWithProvider | null> {
+  const [row] = await queryRows<LeasedRow>(db, { ...leased, values: [id, owner] })
+  return row ? toLeased(row) : null
 }
 
-export async function releaseLease(db: DbClient, id: string, owner: string): Promise<boolean> {
-  const { count } = await db.connection.updateMany({
-    where: { id, leaseOwner: owner },
-    data: { leaseOwner: null, leaseExpiresAt: null },
-  })
-  return count > 0
+const release = {
+  name: 'connection_release_lease',
+  text: 'UPDATE connections SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1::uuid AND lease_owner = $2 RETURNING id',
 }
 
-export interface ClaimedConnection {
-  id: string
-  nextRefreshAt: Date
+export async function releaseLease(db: Db, id: string, owner: string): Promise<boolean> {
+  const rows = await queryRows<{ id: string }>(db, { ...release, values: [id, owner] })
+  return rows.length > 0
 }
 
 export type ClaimTerms = LeaseTerms & { limit: number; exclude: readonly string[] }
@@ -48,27 +79,34 @@ export type ClaimTerms = LeaseTerms & { limit: number; exclude: readonly string[
  * Leases up to `limit` active connections whose refresh is due, oldest first, in one statement: rows another
  * instance is claiming at the same moment are skipped (SKIP LOCKED), and rows under a live lease are not due.
  */
-export async function claimDueConnections(db: DbClient, terms: ClaimTerms): Promise<ClaimedConnection[]> {
-  const rows = await db.$queryRaw<Array<{ id: string; next_refresh_at: Date }>>(claimDueConnectionsSql(terms))
-  return rows.map((row) => ({ id: row.id, nextRefreshAt: new Date(row.next_refresh_at) }))
+export async function claimDueConnections(db: Db, terms: ClaimTerms): Promise<ConnectionWithProvider[]> {
+  const rows = await queryRows<LeasedRow>(db, claimDueConnectionsSql(terms))
+  return rows.map(toLeased)
 }
 
-/** The claim statement itself, so the benchmark times and explains exactly what the scheduler runs. */
-export function claimDueConnectionsSql(terms: ClaimTerms): Prisma.Sql {
-  return Prisma.sql`
+const claim = {
+  name: 'connection_claim_due',
+  text: `
     WITH due AS (
       SELECT id FROM connections
       WHERE status = 'active'
-        AND next_refresh_at <= ${terms.now}::timestamptz
-        AND (lease_owner IS NULL OR lease_expires_at < ${terms.now}::timestamptz)
-        AND NOT (id = ANY(${[...terms.exclude]}::uuid[]))
+        AND next_refresh_at <= $1::timestamptz
+        AND (lease_owner IS NULL OR lease_expires_at < $1::timestamptz)
+        AND NOT (id = ANY($2::uuid[]))
       ORDER BY next_refresh_at
-      LIMIT ${terms.limit}
+      LIMIT $3
       FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE connections AS c
+      SET lease_owner = $4, lease_expires_at = $5::timestamptz
+      FROM due
+      WHERE c.id = due.id
+      RETURNING c.*
     )
-    UPDATE connections AS c
-    SET lease_owner = ${terms.owner}, lease_expires_at = ${terms.until}::timestamptz
-    FROM due
-    WHERE c.id = due.id
-    RETURNING c.id::text AS id, c.next_refresh_at`
+    SELECT claimed.*, ${PROVIDER} FROM claimed JOIN providers p ON p.id = claimed.provider_id`,
+}
+
+/** The claim statement itself, so the benchmark times and explains exactly what the scheduler runs. */
+export function claimDueConnectionsSql(terms: ClaimTerms): Statement {
+  return { ...claim, values: [terms.now, [...terms.exclude], terms.limit, terms.owner, terms.until] }
 }

@@ -1,24 +1,34 @@
 import { poolOf, type Db } from './client.js'
-import type { Connection } from './generated/client.js'
+import type { Connection, Provider } from './generated/client.js'
 
-// GET /tokens reads one connection per cold request. Through Prisma that read costs about three times the CPU of the
-// same statement on the driver (query building, plan interpretation, result mapping): on a cold read, more than
-// half of the broker's work. This reads the row with a prepared statement on the pool under the Prisma client and
-// maps it to Prisma's own type; test/db/connection-reads.test.ts checks that both agree column for column.
+// The statements on the hot paths run on the driver, not through Prisma. Through Prisma a read costs about three
+// times the CPU of the same statement on the driver (query building, plan interpretation, result mapping): on a
+// cold GET /tokens, more than half of the broker's work, and on a refresh the larger part of its database cost. These
+// run as statements on the pool under the Prisma client and map rows to Prisma's own types;
+// test/db/connection-reads.test.ts checks that both agree column for column.
 
-const byUser = {
-  name: 'connection_by_provider_user',
-  text: 'SELECT * FROM connections WHERE provider_id = $1 AND user_id = $2',
+export interface Statement {
+  /** Set on statements run often: the driver prepares them once per connection. */
+  name?: string
+  text: string
+  values: unknown[]
 }
 
-interface ConnectionRow {
+/** Runs a statement on the pool under `db`, or through Prisma's raw API where the client has no pool of ours. */
+export async function queryRows<Row>(db: Db, statement: Statement): Promise<Row[]> {
+  const pool = poolOf(db)
+  if (pool) return (await pool.query(statement as { text: string; values: unknown[] })).rows as Row[]
+  return db.$queryRawUnsafe<Row[]>(statement.text, ...statement.values)
+}
+
+export interface ConnectionRow {
   id: string
   provider_id: string
   user_id: string
   status: string
   subject: string | null
-  access_token_enc: Buffer
-  refresh_token_enc: Buffer | null
+  access_token_enc: Uint8Array
+  refresh_token_enc: Uint8Array | null
   token_type: string
   scope: string | null
   expires_at: Date | null
@@ -36,15 +46,18 @@ interface ConnectionRow {
   updated_at: Date
 }
 
-function toConnection(row: ConnectionRow): Connection {
+/** Bytes as Prisma gives them: a plain Uint8Array, not the driver's Buffer over a shared pool. */
+const bytes = (value: Uint8Array) => new Uint8Array(value)
+
+export function toConnection(row: ConnectionRow): Connection {
   return {
     id: row.id,
     providerId: row.provider_id,
     userId: row.user_id,
     status: row.status,
     subject: row.subject,
-    accessTokenEnc: new Uint8Array(row.access_token_enc),
-    refreshTokenEnc: row.refresh_token_enc && new Uint8Array(row.refresh_token_enc),
+    accessTokenEnc: bytes(row.access_token_enc),
+    refreshTokenEnc: row.refresh_token_enc && bytes(row.refresh_token_enc),
     tokenType: row.token_type,
     scope: row.scope,
     expiresAt: row.expires_at,
@@ -63,10 +76,69 @@ function toConnection(row: ConnectionRow): Connection {
   }
 }
 
+/** A provider's columns, each prefixed `p_` so they sit beside a connection's in one row. */
+export const PROVIDER_COLUMNS = [
+  'id',
+  'display_name',
+  'preset',
+  'issuer',
+  'authorization_endpoint',
+  'token_endpoint',
+  'revocation_endpoint',
+  'client_id',
+  'client_secret_enc',
+  'token_endpoint_auth_method',
+  'scopes',
+  'authorization_params',
+  'pkce',
+  'default_token_lifetime_seconds',
+  'refresh_margin_seconds',
+  'credentials_status',
+  'credentials_error',
+  'credentials_checked_at',
+  'created_at',
+  'updated_at',
+] as const
+
+/** `alias.column AS p_column, …`, for a select list. */
+export function providerSelect(alias: string): string {
+  return PROVIDER_COLUMNS.map((column) => `${alias}.${column} AS p_${column}`).join(', ')
+}
+
+export type ProviderRow = { [K in (typeof PROVIDER_COLUMNS)[number] as `p_${K}`]: unknown }
+
+export function toProvider(row: ProviderRow): Provider {
+  return {
+    id: row.p_id as string,
+    displayName: row.p_display_name as string | null,
+    preset: row.p_preset as string | null,
+    issuer: row.p_issuer as string | null,
+    authorizationEndpoint: row.p_authorization_endpoint as string | null,
+    tokenEndpoint: row.p_token_endpoint as string | null,
+    revocationEndpoint: row.p_revocation_endpoint as string | null,
+    clientId: row.p_client_id as string,
+    clientSecretEnc: row.p_client_secret_enc ? bytes(row.p_client_secret_enc as Uint8Array) : null,
+    tokenEndpointAuthMethod: row.p_token_endpoint_auth_method as string,
+    scopes: row.p_scopes as string[],
+    authorizationParams: row.p_authorization_params as Provider['authorizationParams'],
+    pkce: row.p_pkce as boolean,
+    defaultTokenLifetimeSeconds: row.p_default_token_lifetime_seconds as number,
+    refreshMarginSeconds: row.p_refresh_margin_seconds as number | null,
+    credentialsStatus: row.p_credentials_status as string,
+    credentialsError: row.p_credentials_error as string | null,
+    credentialsCheckedAt: row.p_credentials_checked_at as Date | null,
+    createdAt: row.p_created_at as Date,
+    updatedAt: row.p_updated_at as Date,
+  }
+}
+
+const byUser = {
+  name: 'connection_by_provider_user',
+  text: 'SELECT * FROM connections WHERE provider_id = $1 AND user_id = $2',
+}
+
 /** The connection of `userId` at `providerId`, as `prisma.connection.findUnique` returns it. */
 export async function findConnectionByUser(db: Db, providerId: string, userId: string): Promise<Connection | null> {
-  const pool = poolOf(db)
-  if (!pool) return db.connection.findUnique({ where: { providerId_userId: { providerId, userId } } })
-  const { rows } = await pool.query<ConnectionRow>({ ...byUser, values: [providerId, userId] })
-  return rows[0] ? toConnection(rows[0]) : null
+  const [row] = await queryRows<ConnectionRow>(db, { ...byUser, values: [providerId, userId] })
+  return row ? toConnection(row) : null
 }

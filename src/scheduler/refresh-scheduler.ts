@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Deps } from '../app.js'
-import { claimDueConnections, releaseLease, type ClaimedConnection } from '../db/connection-leases.js'
+import { claimDueConnections, releaseLease, type ConnectionWithProvider } from '../db/connection-leases.js'
 import type { RefreshResult, RefreshService } from '../services/refresh.js'
 
 export interface SchedulerOptions {
@@ -41,7 +41,7 @@ export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOp
   async function claim(
     limit: number,
     seen: Map<string, number>,
-  ): Promise<{ owner: string; rows: ClaimedConnection[] }> {
+  ): Promise<{ owner: string; rows: ConnectionWithProvider[] }> {
     const owner = `${deps.instanceId}/${randomBytes(6).toString('base64url')}`
     const now = deps.now()
     const exclude = [...seen].filter(([, dueFrom]) => dueFrom <= now.getTime()).map(([id]) => id)
@@ -55,17 +55,18 @@ export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOp
     return { owner, rows }
   }
 
-  async function refreshClaimed(id: string, owner: string): Promise<RefreshResult | undefined> {
+  async function refreshClaimed(row: ConnectionWithProvider, owner: string): Promise<RefreshResult | undefined> {
     try {
-      return await options.refresher.refresh(id, {
+      return await options.refresher.refresh(row.id, {
         need: { kind: 'due' },
         trigger: 'scheduler',
         actor: 'system',
         leaseOwner: owner,
+        leased: row,
       })
     } catch (err) {
-      log.error({ err, connectionId: id }, 'scheduled refresh failed')
-      await releaseLease(prisma, id, owner).catch(() => {})
+      log.error({ err, connectionId: row.id }, 'scheduled refresh failed')
+      await releaseLease(prisma, row.id, owner).catch(() => {})
       return undefined
     }
   }
@@ -86,8 +87,9 @@ export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOp
           for (const row of rows) {
             seen.set(row.id, -Infinity)
             report.claimed += 1
-            lag = Math.max(lag, (deps.now().getTime() - row.nextRefreshAt.getTime()) / 1000)
-            const job = refreshClaimed(row.id, owner).then((result) => {
+            // a claimed row is due: it has a nextRefreshAt
+            lag = Math.max(lag, (deps.now().getTime() - (row.nextRefreshAt as Date).getTime()) / 1000)
+            const job = refreshClaimed(row, owner).then((result) => {
               seen.set(row.id, dueAgainFrom(result))
               count(report, result)
             })

@@ -2,6 +2,7 @@ import type * as client from 'openid-client'
 import type { Deps } from '../app.js'
 import { Secret } from '../crypto/secret.js'
 import type { ConnectionWithProvider } from '../db/connection-leases.js'
+import { queryRows, toConnection, type ConnectionRow } from '../db/connection-reads.js'
 import type { Connection } from '../db/generated/client.js'
 import type { ProviderFailure } from '../providers/failures.js'
 import { emitConnectionEvent, type ConnectionEventType } from '../webhooks/outbox.js'
@@ -39,8 +40,41 @@ type StoreDeps = Pick<Deps, 'prisma' | 'keyring' | 'config'>
 // is busy; these writes may wait longer, since what they hold exists nowhere else.
 const STORE_TRANSACTION = { maxWait: 10_000, timeout: 15_000 }
 
+// The new tokens, the released lease and the audit entry in one statement (atomic, one round trip): a refresh is
+// the broker's most frequent write. The same statement runs inside a transaction when an event or a provider
+// change has to go with it.
+const refreshed = {
+  name: 'connection_store_refreshed',
+  text: `
+    WITH saved AS (
+      UPDATE connections SET
+        access_token_enc = $3,
+        refresh_token_enc = COALESCE($4, refresh_token_enc),
+        token_type = $5,
+        scope = $6,
+        expires_at = $7,
+        lifetime_seconds = $8,
+        next_refresh_at = $9,
+        last_refreshed_at = $10,
+        failure_count = 0,
+        last_error = NULL,
+        last_error_at = NULL,
+        lease_owner = NULL,
+        lease_expires_at = NULL,
+        version = version + 1,
+        updated_at = $11
+      WHERE id = $1::uuid AND lease_owner = $2
+      RETURNING *
+    ), audit AS (
+      INSERT INTO audit_events (actor, action, subject_type, subject_id, provider_id, user_id, detail)
+      SELECT $12, 'connection.refreshed', 'connection', saved.id::text, saved.provider_id, saved.user_id, $13::jsonb
+      FROM saved
+    )
+    SELECT * FROM saved`,
+}
+
 /** Stores new tokens; a response without refresh_token keeps the stored one. */
-export function writeRefreshed(
+export async function writeRefreshed(
   deps: StoreDeps,
   { row, owner, trigger, actor }: LeaseHold,
   response: client.TokenEndpointResponse,
@@ -60,45 +94,42 @@ export function writeRefreshed(
     hasRefreshToken: Boolean(sealed.refreshTokenEnc ?? row.refreshTokenEnc),
     providerMarginSeconds: provider.refreshMarginSeconds,
   }
-  return deps.prisma.$transaction(async (tx) => {
-    const [saved] = await tx.connection.updateManyAndReturn({
-      where: { id: row.id, leaseOwner: owner },
-      data: {
-        accessTokenEnc: sealed.accessTokenEnc,
-        ...(sealed.refreshTokenEnc ? { refreshTokenEnc: sealed.refreshTokenEnc } : {}),
-        tokenType: displayTokenType(response.token_type),
-        scope: response.scope ?? row.scope,
-        expiresAt,
-        lifetimeSeconds,
-        nextRefreshAt: nextRefreshAt(timing, deps.config.REFRESH_WINDOW_SECONDS),
-        lastRefreshedAt: now,
-        failureCount: 0,
-        lastError: null,
-        lastErrorAt: null,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        version: { increment: 1 },
-      },
-    })
+  const detail = {
+    trigger,
+    rotated: sealed.refreshTokenEnc !== undefined,
+    lifetimeSeconds,
+    expiresInGiven: response.expires_in !== undefined,
+  }
+  const values = [
+    row.id,
+    owner,
+    sealed.accessTokenEnc,
+    sealed.refreshTokenEnc ?? null,
+    displayTokenType(response.token_type),
+    response.scope ?? row.scope,
+    expiresAt,
+    lifetimeSeconds,
+    nextRefreshAt(timing, deps.config.REFRESH_WINDOW_SECONDS),
+    now,
+    new Date(),
+    actor,
+    JSON.stringify(detail),
+  ]
+  const recovered = row.failureCount >= FAILURES_BEFORE_NOTICE
+  const credentialsCleared = provider.credentialsStatus !== 'ok'
+  if (!recovered && !credentialsCleared) {
+    const [saved] = await queryRows<ConnectionRow>(deps.prisma, { ...refreshed, values })
     if (!saved) throw new LeaseLostError()
-    await recordAudit(tx, {
-      actor,
-      action: 'connection.refreshed',
-      subjectType: 'connection',
-      subjectId: row.id,
-      providerId: row.providerId,
-      userId: row.userId,
-      detail: {
-        trigger,
-        rotated: sealed.refreshTokenEnc !== undefined,
-        lifetimeSeconds,
-        expiresInGiven: response.expires_in !== undefined,
-      },
-    })
-    if (row.failureCount >= FAILURES_BEFORE_NOTICE) {
+    return toConnection(saved)
+  }
+  return deps.prisma.$transaction(async (tx) => {
+    const [row_] = await tx.$queryRawUnsafe<ConnectionRow[]>(refreshed.text, ...values)
+    if (!row_) throw new LeaseLostError()
+    const saved = toConnection(row_)
+    if (recovered) {
       await emitConnectionEvent(tx, event(saved, 'connection.recovered', { failures: row.failureCount }), now)
     }
-    if (provider.credentialsStatus !== 'ok') await markProviderCredentials(tx, provider.id, null, actor, now)
+    if (credentialsCleared) await markProviderCredentials(tx, provider.id, null, actor, now)
     return saved
   }, STORE_TRANSACTION)
 }

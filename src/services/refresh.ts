@@ -33,6 +33,8 @@ export interface RefreshRequest {
   actor: Actor
   /** A lease the caller already holds on the connection (the scheduler's claim). */
   leaseOwner?: string
+  /** The row as that lease took it, with its provider: no need to read it again. */
+  leased?: ConnectionWithProvider
   /** How long to wait while another instance holds the lease (0: answer `busy` at once). */
   waitMs?: number
 }
@@ -81,7 +83,7 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
 
   async function run(id: string, request: RefreshRequest): Promise<RefreshResult> {
     if (request.leaseOwner) {
-      const row = await findLeased(prisma, id, request.leaseOwner)
+      const row = request.leased ?? (await findLeased(prisma, id, request.leaseOwner))
       return row ? refreshUnderLease(row, request.leaseOwner, request) : { kind: 'lease_lost' }
     }
     const askedAt = deps.now()

@@ -1,4 +1,5 @@
 import t from 'tap'
+import { claimDueConnections, findLeased, releaseLease, takeLease } from '../../src/db/connection-leases.js'
 import { findConnectionByUser } from '../../src/db/connection-reads.js'
 import { build } from '../helper.js'
 import { seedConnection, seedProvider } from '../support/connections.js'
@@ -36,4 +37,47 @@ t.test('the read GET /tokens makes returns what Prisma returns, column for colum
   t.equal((await findConnectionByUser(prisma, providerId, 'plain'))?.id, plain.id)
   t.equal(await findConnectionByUser(prisma, providerId, 'nobody'), null, 'no row: null')
   t.equal(await findConnectionByUser(prisma, 'other', 'plain'), null, 'another provider: null')
+})
+
+t.test('a lease returns the row and its provider as Prisma reads them, whichever statement takes it', async (t) => {
+  const { app } = await build(t, { background: false })
+  const { prisma, keyring } = app.deps
+  const providerId = await seedProvider(prisma, 'full')
+  const now = new Date()
+  // every provider column set, so a column mapped wrong or forgotten shows
+  await prisma.provider.update({
+    where: { id: providerId },
+    data: {
+      displayName: 'Full',
+      preset: 'oidc',
+      revocationEndpoint: 'https://idp.example/revoke',
+      clientSecretEnc: new Uint8Array([1, 2, 3]),
+      tokenEndpointAuthMethod: 'client_secret_post',
+      scopes: ['openid', 'offline_access'],
+      authorizationParams: { prompt: 'consent', audience: 'api' },
+      pkce: false,
+      defaultTokenLifetimeSeconds: 900,
+      refreshMarginSeconds: 120,
+      credentialsStatus: 'invalid',
+      credentialsError: 'invalid_client',
+      credentialsCheckedAt: now,
+    },
+  })
+  const seeded = await seedConnection(prisma, keyring, { providerId, userId: 'u1' })
+  await prisma.connection.update({ where: { id: seeded.id }, data: { nextRefreshAt: new Date(now.getTime() - 1000) } })
+  const prismaRead = () =>
+    prisma.connection.findUniqueOrThrow({ where: { id: seeded.id }, include: { provider: true } })
+  const terms = (owner: string) => ({ owner, now: new Date(), until: new Date(Date.now() + 60_000) })
+
+  const [claimed] = await claimDueConnections(prisma, { ...terms('claim/1'), limit: 5, exclude: [] })
+  t.same(claimed, await prismaRead(), 'the claim')
+  t.ok(claimed?.provider.clientSecretEnc instanceof Uint8Array, 'provider bytes as Prisma gives them')
+  t.same(await findLeased(prisma, seeded.id, 'claim/1'), await prismaRead(), 'the leased row read again')
+  t.equal(await findLeased(prisma, seeded.id, 'someone/else'), null, 'only by its owner')
+  t.equal(await takeLease(prisma, seeded.id, terms('take/1')), null, 'a live lease is not taken')
+  t.ok(await releaseLease(prisma, seeded.id, 'claim/1'), 'released by its owner')
+  t.notOk(await releaseLease(prisma, seeded.id, 'claim/1'), 'released once')
+  const taken = await takeLease(prisma, seeded.id, terms('take/2'))
+  t.equal(taken?.leaseOwner, 'take/2')
+  t.same(taken, await prismaRead(), 'the lease taken on demand')
 })
