@@ -3,6 +3,7 @@ import { cipherContext, type Keyring } from '../crypto/keyring.js'
 import type { Provider } from '../db/generated/client.js'
 import { plainClientSecretBasic } from './client-auth.js'
 import { basicCredentialsEncoding } from './presets.js'
+import { createProviderFetch } from './http.js'
 import { withDefaultTokenType } from './token-type.js'
 
 export const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
@@ -29,9 +30,11 @@ export const clientSecretContext = (providerId: string) => cipherContext('provid
 export class ProviderRegistry {
   readonly #options: RegistryOptions
   readonly #cache = new Map<string, { version: number; config: Promise<client.Configuration> }>()
+  readonly #fetch: typeof globalThis.fetch
 
   constructor(options: RegistryOptions) {
     this.#options = options
+    this.#fetch = withDefaultTokenType(options.fetch ?? createProviderFetch())
   }
 
   configFor(provider: Provider): Promise<client.Configuration> {
@@ -63,7 +66,7 @@ export class ProviderRegistry {
           : basicCredentialsEncoding(provider.preset) === 'plain'
             ? plainClientSecretBasic(secret)
             : client.ClientSecretBasic(secret)
-    const fetch = withDefaultTokenType(this.#options.fetch ?? globalThis.fetch)
+    const fetch = this.#fetch
     let config: client.Configuration
     if (provider.issuer) {
       const issuer = new URL(provider.issuer)
