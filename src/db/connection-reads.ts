@@ -142,3 +142,72 @@ export async function findConnectionByUser(db: Db, providerId: string, userId: s
   const [row] = await queryRows<ConnectionRow>(db, { ...byUser, values: [providerId, userId] })
   return row ? toConnection(row) : null
 }
+
+const byUsers = {
+  name: 'connections_by_provider_users',
+  text: 'SELECT * FROM connections WHERE provider_id = $1 AND user_id = ANY($2::text[])',
+}
+
+/** Reads per statement at most: a batch stays one short index scan. */
+export const MAX_BATCH = 100
+
+interface Waiter {
+  resolve(connection: Connection | null): void
+  reject(err: unknown): void
+}
+
+/**
+ * Reads connections by user like findConnectionByUser, gathering the reads asked for in one turn of the event loop
+ * into one statement per provider. Under load most of a cold read's cost is the round trip itself (the socket write
+ * alone was about half of it in the benchmark's profile), so a hundred concurrent cold reads cost a few statements
+ * instead of a hundred. A read alone waits one turn of the event loop, no more.
+ */
+export function createConnectionReader(db: Db) {
+  let pending = new Map<string, Map<string, Waiter[]>>()
+  let scheduled = false
+
+  function flush(): void {
+    scheduled = false
+    const batches = pending
+    pending = new Map()
+    for (const [providerId, users] of batches) {
+      const userIds = [...users.keys()]
+      for (let i = 0; i < userIds.length; i += MAX_BATCH) {
+        void readBatch(providerId, userIds.slice(i, i + MAX_BATCH), users)
+      }
+    }
+  }
+
+  async function readBatch(providerId: string, userIds: string[], waiters: Map<string, Waiter[]>): Promise<void> {
+    try {
+      const rows =
+        userIds.length === 1
+          ? await queryRows<ConnectionRow>(db, { ...byUser, values: [providerId, userIds[0]] })
+          : await queryRows<ConnectionRow>(db, { ...byUsers, values: [providerId, userIds] })
+      const found = new Map(rows.map((row) => [row.user_id, row]))
+      for (const userId of userIds) {
+        const row = found.get(userId)
+        for (const waiter of waiters.get(userId) ?? []) waiter.resolve(row ? toConnection(row) : null)
+      }
+    } catch (err) {
+      for (const userId of userIds) for (const waiter of waiters.get(userId) ?? []) waiter.reject(err)
+    }
+  }
+
+  return {
+    /** The connection of `userId` at `providerId`, as `prisma.connection.findUnique` returns it. */
+    read(providerId: string, userId: string): Promise<Connection | null> {
+      return new Promise((resolve, reject) => {
+        let users = pending.get(providerId)
+        if (!users) pending.set(providerId, (users = new Map()))
+        let waiters = users.get(userId)
+        if (!waiters) users.set(userId, (waiters = []))
+        waiters.push({ resolve, reject })
+        if (!scheduled) {
+          scheduled = true
+          setImmediate(flush)
+        }
+      })
+    },
+  }
+}

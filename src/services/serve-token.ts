@@ -1,6 +1,6 @@
 import type { Deps } from '../app.js'
 import { Secret } from '../crypto/secret.js'
-import { findConnectionByUser } from '../db/connection-reads.js'
+import { createConnectionReader } from '../db/connection-reads.js'
 import type { Connection } from '../db/generated/client.js'
 import { BrokerError, forbidden, invalidRequest, notFound } from '../errors.js'
 import type { Caller } from '../http/plugins/auth.js'
@@ -62,12 +62,13 @@ export function createTokenService(
   const margins = new Map<string, { seconds: number | null; at: number }>()
   // reads in flight: when a busy user's cached token expires, the requests waiting for it share one read
   const reads = new Map<string, Promise<Connection | null>>()
+  const reader = createConnectionReader(prisma)
 
   function readConnection(providerId: string, userId: string): Promise<Connection | null> {
     const key = `${providerId}\u0000${userId}`
     let pending = reads.get(key)
     if (!pending) {
-      pending = findConnectionByUser(prisma, providerId, userId).finally(() => reads.delete(key))
+      pending = reader.read(providerId, userId).finally(() => reads.delete(key))
       reads.set(key, pending)
     }
     return pending

@@ -35,3 +35,32 @@ t.test('concurrent GET /tokens after the caches expire read the key and the conn
   t.equal(statements.filter((text) => /api_clients/.test(text)).length, 1, 'one read of the API key')
   t.equal(statements.filter((text) => /FROM connections/.test(text)).length, 1, 'one read of the connection')
 })
+
+t.test('cold GET /tokens for many users at once read their connections in a few statements', async (t) => {
+  const { app } = await build(t, { background: false })
+  const { prisma, keyring } = app.deps
+  const providerId = await seedProvider(prisma)
+  const users = Array.from({ length: 120 }, (_, i) => `user-${i}`)
+  const seeded = new Map<string, string>()
+  for (const userId of users) {
+    seeded.set(userId, (await seedConnection(prisma, keyring, { providerId, userId })).accessToken)
+  }
+  const caller = await createCaller(app, [providerId])
+  const get = (userId: string) =>
+    app.inject({ url: `/tokens/${encodeURIComponent(userId)}?provider=${providerId}`, headers: caller.headers })
+  t.equal((await get('user-0')).statusCode, 200, 'the API key is warm')
+
+  statements.length = 0
+  const asked = [...users.slice(1), 'nobody', 'no-one']
+  const answers = await Promise.all(asked.map(get))
+  const reads = statements.filter((text) => /FROM connections/.test(text)).length
+  t.ok(reads >= 2 && reads <= 6, `${asked.length} cold reads in ${reads} statements (100 users at most in one)`)
+  for (const [i, userId] of asked.entries()) {
+    const answer = answers[i]
+    if (seeded.has(userId)) {
+      t.equal(answer?.json().accessToken, seeded.get(userId), `${userId}: its own token`)
+    } else {
+      t.equal(answer?.statusCode, 404, `${userId}: not connected`)
+    }
+  }
+})
