@@ -22,6 +22,7 @@ import { timeClaim } from './lib/claim.js'
 import { createBenchDatabase } from './lib/database.js'
 import type { Options } from 'autocannon'
 import { median, rotatingPaths, runLoad, shuffled, type LoadFigures } from './lib/load.js'
+import { runPaced, type PacedOptions } from './lib/paced.js'
 import { measureRefresh, type RefreshFigures } from './lib/refresh.js'
 import { evaluateTargets, writeResults, type GrowthResult, type Results, type ScenarioResult } from './lib/report.js'
 import { seedConnections, syntheticUserId } from './lib/seed.js'
@@ -47,6 +48,8 @@ const plan = quick
 const settings = {
   ...plan,
   connections: 100,
+  /** Offered load of the paced rows: latency when the server is not saturated. */
+  pacedRate: 1_000,
   storedForCold: 10_000,
   refreshConnections: quick ? 100 : 2_000,
   refreshConcurrencies: quick ? [8] : [8, 32],
@@ -229,7 +232,8 @@ async function measureHttp(
     name: string
     description: string
     service: Service
-    options: () => Promise<Options>
+    /** As fast as the server answers (autocannon), or paced at a fixed rate. */
+    load: () => Promise<Options | PacedOptions>
     /** Run once before the first round, unmeasured. */
     warmUp?: Options
   }
@@ -238,21 +242,41 @@ async function measureHttp(
       name: 'baseline',
       description: 'bare Fastify route, constant small JSON',
       service: baseline,
-      options: async () => ({ url: baseline.url, ...timed }),
+      load: async () => ({ url: baseline.url, ...timed }),
       warmUp: { url: baseline.url, connections, duration: plan.warmupS },
     },
     {
       name: 'GET /tokens hot',
       description: 'one user, token already served (cache, keys warm)',
       service: broker,
-      options: async () => ({ url: broker.url + hotPath, headers: auth, ...timed }),
+      load: async () => ({ url: broker.url + hotPath, headers: auth, ...timed }),
       warmUp: { url: broker.url + hotPath, headers: auth, connections, duration: plan.warmupS },
+    },
+    // At saturation, 100 connections always have a request waiting, so latency is connections ÷ throughput (Little's
+    // law) whatever the server does; the paced rows offer a fixed rate instead and show the latency of the work itself.
+    {
+      name: 'baseline paced',
+      description: `the baseline at ${settings.pacedRate.toLocaleString('en-US')} requests/s offered`,
+      service: baseline,
+      load: async () => ({ url: baseline.url, connections, rate: settings.pacedRate, durationS: plan.durationS }),
+    },
+    {
+      name: 'GET /tokens hot paced',
+      description: `hot GET /tokens at ${settings.pacedRate.toLocaleString('en-US')} requests/s offered`,
+      service: broker,
+      load: async () => ({
+        url: broker.url + hotPath,
+        headers: auth,
+        connections,
+        rate: settings.pacedRate,
+        durationS: plan.durationS,
+      }),
     },
     {
       name: 'GET /tokens cold',
       description: `each request a different user of ${users.length.toLocaleString('en-US')} stored: database read and decryption`,
       service: broker,
-      options: async () => {
+      load: async () => {
         await sleep((TOKEN_CACHE_SECONDS + 0.5) * 1000)
         // fewer requests than users (by more than the connections): no user is asked twice in a pass
         const paths = shuffled(users).map(tokenPath)
@@ -263,21 +287,24 @@ async function measureHttp(
       name: 'POST /authorizations',
       description: 'start link: caller check, provider read, one insert',
       service: broker,
-      options: async () => ({ ...authorization, ...timed }),
+      load: async () => ({ ...authorization, ...timed }),
       warmUp: { ...authorization, connections, duration: plan.warmupS },
     },
   ]
   const picked = scenarios.filter(
-    ({ name }) => name === 'baseline' || !pickedScenarios || pickedScenarios.some((key) => name.endsWith(key)),
+    ({ name }) =>
+      name === 'baseline' ||
+      !pickedScenarios ||
+      pickedScenarios.some((key) => name.endsWith(key) || (key === 'paced' && name.startsWith('baseline'))),
   )
   type Run = { figures: LoadFigures; rssMb: number }
   const runsOf = new Map<string, Run[]>(picked.map((s) => [s.name, []]))
   for (let round = 0; round < plan.rounds; round++) {
     for (const scenario of picked) {
       if (round === 0 && scenario.warmUp) await runLoad(`${scenario.name} warm-up`, scenario.warmUp, { warmUp: true })
-      const options = await scenario.options()
+      const load = await scenario.load()
       const cpuBefore = scenario.service.cpuSeconds()
-      const figures = await runLoad(scenario.name, options)
+      const figures = 'rate' in load ? await runPaced(scenario.name, load) : await runLoad(scenario.name, load)
       figures.cpuUs = ((scenario.service.cpuSeconds() - cpuBefore) * 1e6) / figures.requests
       runsOf.get(scenario.name)?.push({ figures, rssMb: scenario.service.rssMb() })
       say(
@@ -298,9 +325,13 @@ async function measureHttp(
       rps: median(list.map((r) => r.figures.rps)),
       p50: median(list.map((r) => r.figures.p50)),
       p99: median(list.map((r) => r.figures.p99)),
-      ratio: median(list.map((r, i) => r.figures.rps / (baselineRuns[i] as Run).figures.rps)),
+      // a paced row's rate is the one offered: compared with the baseline's, it says nothing
+      ratio: name.endsWith('paced')
+        ? NaN
+        : median(list.map((r, i) => r.figures.rps / (baselineRuns[i] as Run).figures.rps)),
       cpuUs: median(list.map((r) => r.figures.cpuUs as number)),
       rssMb: median(list.map((r) => r.rssMb)),
+      ...(name.endsWith('paced') ? { offeredRps: settings.pacedRate } : {}),
     }
   })
 }

@@ -22,6 +22,15 @@ const scenarios: Record<string, Scenario> = {
   load: loadHeld,
 }
 
+// the row each scenario writes in RELIABILITY.md, also when it does not complete
+const titles: Record<string, string> = {
+  'database-outage': 'Database outage',
+  crash: 'Crash mid-refresh',
+  'provider-outage': 'Provider outage',
+  'provider-garbage': 'Provider garbage',
+  load: 'Load held',
+}
+
 const { values } = parseArgs({
   options: {
     only: { type: 'string' },
@@ -49,7 +58,7 @@ for (const name of selected) {
     result = await (scenarios[name] as Scenario)({ minutes, log })
   } catch (err) {
     result = {
-      scenario: name,
+      scenario: titles[name] ?? name,
       load: '',
       result: 'did not complete',
       figures: [],
@@ -83,7 +92,7 @@ function writeReport(path: string, fresh: ScenarioResult[]): void {
   const rows = new Map<string, string>()
   for (const line of previous.slice(2)) rows.set(line.split(' | ')[0]?.slice(2) ?? '', line)
   for (const result of fresh) rows.set(result.scenario, row(result))
-  const order = ['Database outage', 'Crash mid-refresh', 'Provider outage', 'Provider garbage', 'Load held']
+  const order = Object.values(titles)
   const rank = (scenario: string) => (order.includes(scenario) ? order.indexOf(scenario) : order.length)
   const sorted = [...rows.entries()].sort(([a], [b]) => rank(a) - rank(b))
   const text = [
