@@ -3,23 +3,7 @@
 // left out; hovering a box shows its frame, time and share.
 //   node --import tsx bench/flamegraph.ts <file.cpuprofile> [--from=<seconds>] [--title=<text>] > flame.svg
 // Colours: the broker's own code (dist/) orange, packages green, Node's internals blue, native frames grey.
-import { readFileSync } from 'node:fs'
-
-interface CallFrame {
-  functionName: string
-  url: string
-  lineNumber: number
-}
-interface ProfileNode {
-  id: number
-  callFrame: CallFrame
-  children?: number[]
-}
-interface Profile {
-  nodes: ProfileNode[]
-  samples: number[]
-  timeDeltas: number[]
-}
+import { frameLabel, isIdle, optionOf, readProfile, type ProfileNode } from './lib/cpuprofile.js'
 
 const WIDTH = 1200
 const ROW = 17
@@ -31,43 +15,20 @@ if (!file) {
   console.error('usage: bench/flamegraph.ts <file.cpuprofile> [--from=<seconds>] [--title=<text>]')
   process.exit(2)
 }
-const option = (name: string) => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? undefined
-const fromUs = Number(option('from') ?? 0) * 1e6
-const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile
-const byId = new Map(profile.nodes.map((node) => [node.id, node]))
+const fromSeconds = Number(optionOf(args, 'from') ?? 0)
+const { root, byId, self, busy } = readProfile(file, fromSeconds)
 
-// self time per node, counting only the samples after --from
-const self = new Map<number, number>()
-let elapsed = 0
-profile.samples.forEach((id, i) => {
-  const delta = profile.timeDeltas[i] ?? 0
-  elapsed += delta
-  if (elapsed >= fromUs) self.set(id, (self.get(id) ?? 0) + delta)
-})
-
-const isIdle = (node: ProfileNode) => node.callFrame.functionName === '(idle)'
 const totals = new Map<number, number>()
 function total(node: ProfileNode): number {
   const known = totals.get(node.id)
   if (known !== undefined) return known
-  let sum = isIdle(node) ? 0 : (self.get(node.id) ?? 0)
+  let sum = self.get(node.id) ?? 0
   for (const child of node.children ?? []) sum += total(byId.get(child) as ProfileNode)
   totals.set(node.id, sum)
   return sum
 }
-const root = profile.nodes[0] as ProfileNode
-const busy = total(root)
 
-function label(frame: CallFrame): string {
-  const name = frame.functionName || '(anonymous)'
-  if (!frame.url) return name
-  const where = frame.url.includes('node_modules/')
-    ? (frame.url.split('node_modules/').pop() ?? frame.url)
-    : frame.url.replace(/^file:\/\/.*?\/(dist|src|bench|test)\//, '$1/')
-  return `${name} ${where}:${frame.lineNumber + 1}`
-}
-
-function colour(frame: CallFrame): string {
+function colour(frame: ProfileNode['callFrame']): string {
   const jitter = (frame.functionName.length * 7) % 30
   if (!frame.url) return `hsl(0, 0%, ${70 + (jitter % 15)}%)`
   if (frame.url.includes('node_modules/')) return `hsl(${100 + jitter}, 55%, 60%)`
@@ -85,7 +46,7 @@ function draw(node: ProfileNode, x: number, depth: number): void {
   if (width < MIN_WIDTH) return
   depthMax = Math.max(depthMax, depth)
   if (node !== root) {
-    const text = label(node.callFrame)
+    const text = frameLabel(node)
     const ms = (total(node) / 1000).toFixed(0)
     const share = ((total(node) / busy) * 100).toFixed(1)
     const chars = Math.floor((width - 4) / 6.5)
@@ -99,7 +60,7 @@ function draw(node: ProfileNode, x: number, depth: number): void {
   }
   let offset = x
   const children = (node.children ?? []).map((id) => byId.get(id) as ProfileNode).filter((child) => !isIdle(child))
-  for (const child of children.sort((a, b) => label(a.callFrame).localeCompare(label(b.callFrame)))) {
+  for (const child of children.sort((a, b) => frameLabel(a).localeCompare(frameLabel(b)))) {
     draw(child, offset, depth + 1)
     offset += (total(child) / busy) * WIDTH
   }
@@ -111,12 +72,12 @@ const height = (depthMax + 2) * ROW + 30
 const flipped = boxes.map((box) =>
   box.replace(/ y="(\d+)"/g, (_, depth: string) => ` y="${height - 10 - (Number(depth) + 1) * ROW}"`),
 )
-const title = option('title') ?? file.split('/').pop() ?? 'profile'
+const title = optionOf(args, 'title') ?? file.split('/').pop() ?? 'profile'
 process.stdout.write(
   `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" font-family="monospace" font-size="11">\n` +
     `<rect width="100%" height="100%" fill="#fff"/>\n` +
     `<text x="4" y="16" font-size="13">${escape(title)}: ${(busy / 1000).toFixed(0)} ms busy` +
-    `${fromUs ? ` after the first ${fromUs / 1e6} s` : ''} (idle left out)</text>\n` +
+    `${fromSeconds ? ` after the first ${fromSeconds} s` : ''} (idle left out)</text>\n` +
     flipped.join('\n') +
     '\n</svg>\n',
 )

@@ -17,9 +17,9 @@ import pino from 'pino'
 import { buildApp } from '../src/app.js'
 import { openDatabase } from '../src/db/client.js'
 import { testConfig } from '../test/helper.js'
+import { createTestDatabase } from '../test/support/database.js'
 import { createCaller, startIdp } from '../test/support/token-fixture.js'
 import { timeClaim } from './lib/claim.js'
-import { createBenchDatabase } from './lib/database.js'
 import type { Options } from 'autocannon'
 import { median, rotatingPaths, runLoad, shuffled, type LoadFigures } from './lib/load.js'
 import { runPaced, type PacedOptions } from './lib/paced.js'
@@ -77,7 +77,8 @@ async function main(): Promise<Results> {
     if (build.status !== 0) throw new Error(`npm run build failed:\n${build.stdout}\n${build.stderr}`)
   }
 
-  const db = await createBenchDatabase()
+  // a database of its own on the test server, copied from the suite's migrated template, dropped at the end
+  const db = await createTestDatabase('tb_bench')
   cleanups.push(() => db.drop())
   const database = openDatabase({ url: db.url, poolSize: 4 })
   cleanups.push(() => database.close())
@@ -292,10 +293,7 @@ async function measureHttp(
     },
   ]
   const picked = scenarios.filter(
-    ({ name }) =>
-      name === 'baseline' ||
-      !pickedScenarios ||
-      pickedScenarios.some((key) => name.endsWith(key) || (key === 'paced' && name.startsWith('baseline'))),
+    ({ name }) => name === 'baseline' || !pickedScenarios || pickedScenarios.some((key) => name.endsWith(key)),
   )
   type Run = { figures: LoadFigures; rssMb: number }
   const runsOf = new Map<string, Run[]>(picked.map((s) => [s.name, []]))
@@ -420,7 +418,8 @@ if (argv.includes('--render')) {
 try {
   const results = await main()
   await cleanup()
-  const official = !quick && !only && !profile
+  // only a full run of every scenario from a fresh build replaces the committed results
+  const official = !quick && !only && !profile && !pickedScenarios && !argv.includes('--no-build')
   const base = official ? join(root, 'bench', 'results') : join(workDir, `results-${results.mode}`)
   const markdown = writeResults(results, {
     md: `${base}.md`,

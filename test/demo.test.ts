@@ -3,37 +3,16 @@
 import { execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import t from 'tap'
 import { CookieJar } from './support/auth-server.js'
+import { accepting, freePort } from './support/ports.js'
 
 const repoRoot = join(import.meta.dirname, '..')
 const tsx = import.meta.resolve('tsx')
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const { port } = probe.address() as { port: number }
-  probe.close()
-  await once(probe, 'close')
-  return port
-}
-
-async function accepting(port: number): Promise<boolean> {
-  const socket = connect(port, '127.0.0.1')
-  try {
-    await once(socket, 'connect')
-    return true
-  } catch {
-    return false
-  } finally {
-    socket.destroy()
-  }
-}
 
 /** A browser: follows redirects across the broker and the provider, keeps cookies per host, fills in the pages. */
 async function browse(start: string, login: string): Promise<{ url: URL; status: number; body: string }> {

@@ -75,3 +75,23 @@ export async function build(
   await app.ready()
   return { app, db, config, logs }
 }
+
+/**
+ * Registers a provider given by its endpoints (no discovery) through the admin API, so a flow can start without
+ * any network call.
+ */
+export async function addEndpointProvider(app: FastifyInstance, id = 'idp'): Promise<void> {
+  const answer = await app.inject({
+    method: 'POST',
+    url: '/admin/providers',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    payload: {
+      id,
+      clientId: 'c',
+      clientSecret: 's',
+      authorizationEndpoint: 'https://idp.example.test/authorize',
+      tokenEndpoint: 'https://idp.example.test/token',
+    },
+  })
+  if (answer.statusCode !== 201) throw new Error(`POST /admin/providers answered ${answer.statusCode}`)
+}

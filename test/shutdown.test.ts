@@ -4,7 +4,6 @@
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -21,33 +20,12 @@ import {
   storedRefreshToken,
   storedRefreshTokens,
 } from './support/token-fixture.js'
+import { accepting, freePort } from './support/ports.js'
 
 const repoRoot = join(import.meta.dirname, '..')
 const tsx = import.meta.resolve('tsx')
 /** Each refresh answered this late by the provider, so that they are all in flight when the signal comes. */
 const PROVIDER_DELAY_MS = 2_500
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const { port } = probe.address() as { port: number }
-  probe.close()
-  await once(probe, 'close')
-  return port
-}
-
-/** Whether the port still takes connections (the server has not closed its listener). */
-async function accepting(port: number): Promise<boolean> {
-  const socket = connect(port, '127.0.0.1')
-  try {
-    await once(socket, 'connect')
-    return true
-  } catch {
-    return false
-  } finally {
-    socket.destroy()
-  }
-}
 
 async function until(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs

@@ -29,8 +29,8 @@ export async function runPaced(name: string, options: PacedOptions): Promise<Loa
       const due = started + i * interval
       const wait = due - performance.now()
       if (wait > 1) await sleep(wait)
-      // sent up to a millisecond early (timers are coarser): then its latency counts from the send
-      const from = Math.max(due, performance.now())
+      // counted from its slot, or from the send when it left up to a millisecond early (timers are coarser)
+      const from = Math.min(due, performance.now())
       const request = pool
         .request({ method: 'GET', path, headers: options.headers ?? {} })
         .then(async (answer) => {

@@ -2,9 +2,7 @@
 // drives it from outside as a deployment would. Prints one line per check; exits 1 at the first failure. The
 // container, its database and the authorization server are removed whatever happens.
 import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
@@ -13,6 +11,7 @@ import { startAuthServer, type AuthServerHandle } from '../support/auth-server.j
 import { databaseUrl, serverUrl } from '../support/database.js'
 import { browserGet, openStartLink } from '../support/flow.js'
 import { buildImage, inspect, logs, podman, podmanHereSh, repoRoot, runDetached } from './podman.js'
+import { freePort } from '../support/ports.js'
 
 const IMAGE = 'localhost/token-broker:test'
 const suffix = randomBytes(4).toString('hex')
@@ -35,15 +34,6 @@ async function step<T>(title: string, fn: (note: (detail: string) => void) => Pr
 
 function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message)
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const { port } = probe.address() as { port: number }
-  probe.close()
-  await once(probe, 'close')
-  return port
 }
 
 async function admin(sql: string): Promise<void> {

@@ -1,26 +1,14 @@
 // The flow in a real browser (headless Chromium): open the start link, sign in and consent on the provider's own
 // pages, land on returnTo with status=connected. The returnTo app is intercepted by the browser, not served.
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import t from 'tap'
+import { launchChromium } from '../support/browser.js'
 import { requestAuthorization, startFlowEnv } from '../support/flow.js'
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 
 const env = await startFlowEnv(t)
 let browser: Browser
 t.before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
+  browser = await launchChromium()
 })
 t.teardown(() => browser?.close())
 

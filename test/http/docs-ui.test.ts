@@ -1,8 +1,9 @@
 // Swagger UI in headless Chromium: an operator authorizes with the admin token and administers from the page.
 import { mkdirSync } from 'node:fs'
-import { chromium, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import t from 'tap'
 import { ADMIN_TOKEN, build } from '../helper.js'
+import { launchChromium } from '../support/browser.js'
 
 const artifacts = new URL('../artifacts/', import.meta.url)
 
@@ -27,17 +28,7 @@ t.test('authorize in Swagger UI, create a provider and list providers', async (t
   const { app } = await build(t)
   const base = await app.listen({ host: '127.0.0.1', port: 0 })
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  })
+  const browser = await launchChromium()
   t.teardown(() => browser.close())
   const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } })
   page.setDefaultTimeout(10_000)

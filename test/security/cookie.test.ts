@@ -2,7 +2,7 @@
 // path, Secure when PUBLIC_URL is https, and cleared at the callback with the same attributes (or the browser would
 // keep it). A provider given by its endpoints lets the flow start without any network call.
 import t, { type Test } from 'tap'
-import { ADMIN_TOKEN, build } from '../helper.js'
+import { ADMIN_TOKEN, addEndpointProvider, build } from '../helper.js'
 
 const refusingFetch: typeof fetch = async () => {
   throw new TypeError('fetch failed')
@@ -15,18 +15,7 @@ async function startAndCallback(t: Test, publicUrl: string) {
     config: { PUBLIC_URL: new URL(publicUrl) },
   })
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
-  await app.inject({
-    method: 'POST',
-    url: '/admin/providers',
-    headers: admin,
-    payload: {
-      id: 'idp',
-      clientId: 'c',
-      clientSecret: 's',
-      authorizationEndpoint: 'https://idp.example.test/authorize',
-      tokenEndpoint: 'https://idp.example.test/token',
-    },
-  })
+  await addEndpointProvider(app)
   const created = await app.inject({
     method: 'POST',
     url: '/admin/clients',

@@ -4,22 +4,11 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { matchReturnTo } from '../../src/services/return-to.js'
-import { ADMIN_TOKEN, build } from '../helper.js'
+import { ADMIN_TOKEN, addEndpointProvider, build } from '../helper.js'
 
 const { app } = await build(t, { background: false })
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
-await app.inject({
-  method: 'POST',
-  url: '/admin/providers',
-  headers: admin,
-  payload: {
-    id: 'idp',
-    clientId: 'c',
-    clientSecret: 's',
-    authorizationEndpoint: 'https://idp.example.test/authorize',
-    tokenEndpoint: 'https://idp.example.test/token',
-  },
-})
+await addEndpointProvider(app)
 // given without a trailing slash, as admins do
 const allowed = ['https://app.example.com', 'https://other.example.com/cb']
 const created = await app.inject({

@@ -59,10 +59,12 @@ export interface TestDatabase extends Database {
   drop(): Promise<void>
 }
 
-/** A fresh, migrated database; dropped by `drop()`. */
-export async function createTestDatabase(): Promise<{ name: string; url: string; drop(): Promise<void> }> {
+/** A fresh, migrated database (named `<prefix>_…`: the bench makes its own with `tb_bench`); dropped by `drop()`. */
+export async function createTestDatabase(
+  prefix = 'tb_test',
+): Promise<{ name: string; url: string; drop(): Promise<void> }> {
   await ensureTemplate()
-  const name = `tb_test_${process.pid}_${randomBytes(4).toString('hex')}`
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`
   await withAdmin(async (admin) => {
     for (let attempt = 0; ; attempt++) {
       try {

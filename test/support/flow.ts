@@ -8,7 +8,6 @@
 // The broker listens on a real port because the provider redirects the browser to it, and PUBLIC_URL must be known
 // before the provider's redirect URI is registered: the port is chosen first, then the app is built for it.
 import { randomBytes } from 'node:crypto'
-import { createServer } from 'node:net'
 import type { Connection } from '../../src/db/generated/client.js'
 import { callbackUrl } from '../../src/services/public-urls.js'
 import { ADMIN_TOKEN, build, type Built } from '../helper.js'
@@ -20,6 +19,7 @@ import {
   type AuthServerOptions,
   type TestClient,
 } from './auth-server.js'
+import { freePort } from './ports.js'
 
 interface Teardown {
   teardown(fn: () => unknown): void
@@ -127,17 +127,6 @@ async function listenOnFreePort(
       if (attempt >= 4 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
     }
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number }
-      probe.close(() => resolve(port))
-    })
-  })
 }
 
 /** Creates a provider at the broker through the admin API, pointing at `server`. Returns its id. */

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
-import { freePort } from './ports.js'
+import { freePort } from '../../support/ports.js'
 
 const run = promisify(execFile)
 const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin'

@@ -16,7 +16,7 @@ import { testConfig } from '../../helper.js'
 import { startAuthServer, type AuthServerHandle, type AuthServerOptions } from '../../support/auth-server.js'
 import { mintUsers, type ConnectedUser, type Idp } from '../../support/token-fixture.js'
 import { startBroker, type BrokerEnv, type BrokerProcess } from './broker.js'
-import { freePort } from './ports.js'
+import { freePort } from '../../support/ports.js'
 import { startPrivatePostgres, type PrivatePostgres } from './postgres.js'
 
 export const PROVIDER_ID = 'idp'
