@@ -40,16 +40,18 @@ export const redactPaths = [
   ...secretFields.flatMap((field) => [field, `*.${field}`]),
 ]
 
+const START_LINK = /^(\/oauth\/start\/)[^/]+/
+
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: { paths: redactPaths, censor: '[redacted]' },
     serializers: {
-      // the path only: query strings carry authorization codes and state
+      // the path only: query strings carry authorization codes and state; a start link's id is as good as the link
       req: (req: { id: string; method: string; url: string; ip?: string }) => ({
         id: req.id,
         method: req.method,
-        path: req.url.split('?')[0],
+        path: (req.url.split('?')[0] as string).replace(START_LINK, '$1[redacted]'),
         ip: req.ip,
       }),
       // an Error's `code` is the thrower's error code (OAUTH_TIMEOUT, ECONNREFUSED), not an authorization code:

@@ -166,7 +166,8 @@ t.test('SIGTERM during a refresh batch and requests: all complete, leases releas
   t.ok(tookMs < 30_000, `promptly once the work is done (${tookMs} ms after the signal)`)
   const messages = logs().map((line) => line.msg)
   t.ok(messages.includes('shutting down: finishing requests and refreshes in flight'), 'it logs the shutdown')
-  t.ok(messages.indexOf('stopped') > messages.indexOf('scheduled refreshes done'), 'and stops after its batch')
+  const batchDone = messages.indexOf('scheduled refreshes done')
+  t.ok(batchDone >= 0 && messages.indexOf('stopped') > batchDone, 'and stops after its batch')
 
   t.equal(await app.deps.prisma.connection.count({ where: { leaseOwner: { not: null } } }), 0, 'no lease is left held')
   const after = await storedRefreshTokens(app)

@@ -151,7 +151,7 @@ const byUsers = {
 /** Reads per statement at most: a batch stays one short index scan. */
 export const MAX_BATCH = 100
 
-interface Waiter {
+interface Pending {
   resolve(connection: Connection | null): void
   reject(err: unknown): void
 }
@@ -160,16 +160,18 @@ interface Waiter {
  * Reads connections by user like findConnectionByUser, gathering the reads asked for in one turn of the event loop
  * into one statement per provider. Under load most of a cold read's cost is the round trip itself (the socket write
  * alone was about half of it in the benchmark's profile), so a hundred concurrent cold reads cost a few statements
- * instead of a hundred. A read alone waits one turn of the event loop, no more.
+ * instead of a hundred. A read alone waits one turn of the event loop, no more; a read of a connection already
+ * being read shares that read (when a busy user's cached token expires, the requests waiting for it read once).
  */
 export function createConnectionReader(db: Db) {
-  let pending = new Map<string, Map<string, Waiter[]>>()
+  const inFlight = new Map<string, Promise<Connection | null>>()
+  let batch = new Map<string, Map<string, Pending>>()
   let scheduled = false
 
   function flush(): void {
     scheduled = false
-    const batches = pending
-    pending = new Map()
+    const batches = batch
+    batch = new Map()
     for (const [providerId, users] of batches) {
       const userIds = [...users.keys()]
       for (let i = 0; i < userIds.length; i += MAX_BATCH) {
@@ -178,7 +180,7 @@ export function createConnectionReader(db: Db) {
     }
   }
 
-  async function readBatch(providerId: string, userIds: string[], waiters: Map<string, Waiter[]>): Promise<void> {
+  async function readBatch(providerId: string, userIds: string[], pending: Map<string, Pending>): Promise<void> {
     try {
       const rows =
         userIds.length === 1
@@ -187,27 +189,30 @@ export function createConnectionReader(db: Db) {
       const found = new Map(rows.map((row) => [row.user_id, row]))
       for (const userId of userIds) {
         const row = found.get(userId)
-        for (const waiter of waiters.get(userId) ?? []) waiter.resolve(row ? toConnection(row) : null)
+        pending.get(userId)?.resolve(row ? toConnection(row) : null)
       }
     } catch (err) {
-      for (const userId of userIds) for (const waiter of waiters.get(userId) ?? []) waiter.reject(err)
+      for (const userId of userIds) pending.get(userId)?.reject(err)
     }
   }
 
   return {
     /** The connection of `userId` at `providerId`, as `prisma.connection.findUnique` returns it. */
     read(providerId: string, userId: string): Promise<Connection | null> {
-      return new Promise((resolve, reject) => {
-        let users = pending.get(providerId)
-        if (!users) pending.set(providerId, (users = new Map()))
-        let waiters = users.get(userId)
-        if (!waiters) users.set(userId, (waiters = []))
-        waiters.push({ resolve, reject })
+      const key = `${providerId}\u0000${userId}`
+      const known = inFlight.get(key)
+      if (known) return known
+      const read = new Promise<Connection | null>((resolve, reject) => {
+        let users = batch.get(providerId)
+        if (!users) batch.set(providerId, (users = new Map()))
+        users.set(userId, { resolve, reject })
         if (!scheduled) {
           scheduled = true
           setImmediate(flush)
         }
-      })
+      }).finally(() => inFlight.delete(key))
+      inFlight.set(key, read)
+      return read
     },
   }
 }

@@ -59,5 +59,9 @@ export function answerFrameworkError(err: FastifyError, request: FastifyRequest,
   reply
     .code(400)
     .header('x-request-id', request.id)
-    .send({ error: 'invalid_request', message: err.message } satisfies ErrorBody)
+    // not err.message: the router quotes the whole URL there, query string (authorization code, state) included
+    .send({
+      error: 'invalid_request',
+      message: err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'malformed URL',
+    } satisfies ErrorBody)
 }

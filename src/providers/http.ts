@@ -14,20 +14,19 @@ export const MAX_RESPONSE_BYTES = 1024 * 1024
 const NULL_BODY = new Set([101, 204, 205, 304])
 
 export interface ProviderFetchOptions {
-  /** Idle keep-alive connections are closed after this long. */
-  keepAliveMs?: number
   maxResponseBytes?: number
 }
 
 export function createProviderFetch(options: ProviderFetchOptions = {}): typeof globalThis.fetch {
-  const dispatcher = new Agent({ keepAliveTimeout: options.keepAliveMs ?? 10_000 })
+  const dispatcher = new Agent({ keepAliveTimeout: 10_000 })
   const limit = options.maxResponseBytes ?? MAX_RESPONSE_BYTES
 
   return async (input, init = {}) => {
     // openid-client passes a URL string; anything else takes the standard path
     if (input instanceof Request) return globalThis.fetch(input, init)
     const signal = init.signal ?? undefined
-    const headers: Record<string, string> = {}
+    // undici's request does not decode bodies: ask for none encoded
+    const headers: Record<string, string> = { 'accept-encoding': 'identity' }
     new Headers(init.headers).forEach((value, name) => {
       headers[name] = value
     })

@@ -1,7 +1,6 @@
 import type { Deps } from '../app.js'
 import { Secret } from '../crypto/secret.js'
 import { createConnectionReader } from '../db/connection-reads.js'
-import type { Connection } from '../db/generated/client.js'
 import { BrokerError, forbidden, invalidRequest, notFound } from '../errors.js'
 import type { Caller } from '../http/plugins/auth.js'
 import { openAccessToken } from './connection-tokens.js'
@@ -60,19 +59,7 @@ export function createTokenService(
   const { prisma, keyring } = deps
   let soleProvider: { id: string | null; count: number; at: number } | undefined
   const margins = new Map<string, { seconds: number | null; at: number }>()
-  // reads in flight: when a busy user's cached token expires, the requests waiting for it share one read
-  const reads = new Map<string, Promise<Connection | null>>()
   const reader = createConnectionReader(prisma)
-
-  function readConnection(providerId: string, userId: string): Promise<Connection | null> {
-    const key = `${providerId}\u0000${userId}`
-    let pending = reads.get(key)
-    if (!pending) {
-      pending = reader.read(providerId, userId).finally(() => reads.delete(key))
-      reads.set(key, pending)
-    }
-    return pending
-  }
 
   async function resolveProvider(given: string | undefined): Promise<string> {
     if (given) return given
@@ -119,7 +106,7 @@ export function createTokenService(
     const hit = cache.get(providerId, query.userId)
     if (hit && isEnough(hit, query.minTtl, deps.now())) return served(hit, false)
 
-    const found = await readConnection(providerId, query.userId)
+    const found = await reader.read(providerId, query.userId)
     if (!found) throw notFound('connection')
     const provider = { refreshMarginSeconds: await providerMargin(providerId) }
     let row = found

@@ -3,6 +3,7 @@ import { cipherContext, type Keyring } from '../crypto/keyring.js'
 import type { Db, DbClient } from '../db/client.js'
 import { invalidRequest, notFound } from '../errors.js'
 import { recordAudit, type Actor } from '../services/audit.js'
+import { providerUrl } from '../services/provider-input.js'
 import { connectionEventTypes, type ConnectionEventType } from './outbox.js'
 import { generateSigningSecret } from './signature.js'
 
@@ -21,26 +22,6 @@ export interface WebhookEndpointView {
 export interface WebhookEndpointInput {
   url: string
   events?: ConnectionEventType[]
-}
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
-const MAX_URL_LENGTH = 2048
-
-/** https, or http for loopback hosts only (as provider URLs); no credentials in the URL, no fragment. */
-export function checkWebhookUrl(raw: string): string {
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    throw invalidRequest('url must be an absolute URL')
-  }
-  if (raw.length > MAX_URL_LENGTH) throw invalidRequest(`url must be at most ${MAX_URL_LENGTH} characters`)
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))) {
-    throw invalidRequest('url must use https (http is accepted for 127.0.0.1, localhost and [::1] only)')
-  }
-  if (url.username || url.password) throw invalidRequest('url must not contain credentials')
-  if (url.hash) throw invalidRequest('url must not contain a fragment')
-  return url.href
 }
 
 interface EndpointsDeps {
@@ -76,7 +57,8 @@ export function createWebhookEndpoints({ prisma, keyring }: EndpointsDeps) {
       input: WebhookEndpointInput,
       actor: Actor,
     ): Promise<{ endpoint: WebhookEndpointView; secret?: string }> {
-      const url = checkWebhookUrl(input.url)
+      // the rules of provider URLs: https (http on loopback hosts only), no credentials, no fragment
+      const url = providerUrl('url', input.url)
       const events = [...new Set(input.events ?? connectionEventTypes)]
       if (events.length === 0) throw invalidRequest('events must name at least one event')
       const id = randomUUID()

@@ -64,6 +64,7 @@ async function seed(): Promise<Seeds> {
       allowedProviders: ['idp'],
       allowedReturnTo: ['https://app.example.test/'],
     })
+    if (res.statusCode !== 201) throw new Error(`seeding the client ${name}: ${res.statusCode} ${res.body}`)
     return res.json() as { id: string; apiKey: string }
   }
   const caller = await client('fuzz-caller')
@@ -89,6 +90,7 @@ async function seed(): Promise<Seeds> {
     { authorization: `Bearer ${caller.apiKey}` },
     { provider: 'idp', userId: 'alice', returnTo: 'https://app.example.test/done' },
   )
+  if (authorization.statusCode !== 201) throw new Error(`seeding the authorization: ${authorization.statusCode}`)
   return {
     apiKey: caller.apiKey,
     revokedKey: revoked.apiKey,

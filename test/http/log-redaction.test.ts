@@ -93,8 +93,9 @@ t.test('a whole flow, token requests and refreshes leave no secret in the log', 
     if (refreshToken) secrets.set(`refresh token ${secrets.size}`, refreshToken)
   }
 
-  const { connection, callbackUrl, cookie } = await connectUser(env, { userId: 'alice' })
+  const { connection, authorizationId, callbackUrl, cookie } = await connectUser(env, { userId: 'alice' })
   remember(connection)
+  secrets.set('start link id', authorizationId)
   secrets.set('authorization code', callbackUrl.searchParams.get('code') ?? '')
   secrets.set('state', callbackUrl.searchParams.get('state') ?? '')
   secrets.set('flow cookie', cookie.split('=').slice(1).join('='))
@@ -108,14 +109,19 @@ t.test('a whole flow, token requests and refreshes leave no secret in the log', 
   })
   t.equal(refreshed.statusCode, 200)
   remember(await env.db.prisma.connection.findUniqueOrThrow({ where: { id: connection.id } }))
-  // no token_type: openid-client rejects it as an invalid response and keeps the body as the error's cause
+  // a scope that is not a string: openid-client rejects the response and keeps its body as the error's cause
   env.server.setTokenFault({
     kind: 'garbage',
-    body: '{"access_token":"leaky-token-in-a-bad-response"}',
+    body: '{"access_token":"leaky-token-in-a-bad-response","token_type":"Bearer","scope":1}',
     contentType: 'application/json',
   })
   secrets.set('token in a malformed response', 'leaky-token-in-a-bad-response')
-  await env.app.inject({ method: 'POST', url: `/admin/connections/${connection.id}/refresh`, headers: adminHeaders })
+  const malformed = await env.app.inject({
+    method: 'POST',
+    url: `/admin/connections/${connection.id}/refresh`,
+    headers: adminHeaders,
+  })
+  t.equal(malformed.statusCode, 503, 'the malformed response is refused')
   env.server.setTokenFault(null)
   const deleted = await env.app.inject({ method: 'DELETE', url: '/connections/idp/alice', headers: env.caller.headers })
   t.equal(deleted.statusCode, 204)

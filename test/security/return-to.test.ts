@@ -163,6 +163,7 @@ t.test('property: whatever is accepted stays on an allowed origin and under its 
     fc.webUrl({ withFragments: true, withQueryParameters: true }),
     fc.string({ unit: 'grapheme', maxLength: 60 }),
   )
+  let accepted = 0
   fc.assert(
     fc.property(candidate, (value) => {
       const url = matchReturnTo(
@@ -170,6 +171,7 @@ t.test('property: whatever is accepted stays on an allowed origin and under its 
         allowed.map((a) => new URL(a).href),
       )
       if (!url) return true
+      accepted += 1
       // the Location header holds url.href: a browser parses it again
       const reparsed = new URL(url.href)
       const prefix = prefixes.find((p) => p.origin === reparsed.origin)
@@ -184,5 +186,6 @@ t.test('property: whatever is accepted stays on an allowed origin and under its 
     }),
     { numRuns: 3000 },
   )
-  t.pass('no accepted value leaves its prefix')
+  // about 1% of the candidates are accepted: the property held on some, not only on refusals
+  t.ok(accepted >= 5, `no accepted value leaves its prefix (${accepted} accepted)`)
 })

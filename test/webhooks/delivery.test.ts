@@ -54,6 +54,7 @@ t.test('each transition is delivered once, signed, with its event id as webhook-
   )
 
   const rows = await w.db.prisma.webhookDelivery.findMany()
+  t.equal(rows.length, 5, 'one delivery per event')
   t.ok(rows.every((row) => row.status === 'delivered' && row.attempts === 1 && row.lastStatus === 204))
   t.ok(rows.every((row) => row.leaseOwner === null && row.deliveredAt?.getTime() === w.now().getTime()))
   t.same(await counter(w.app), { delivered: 5 })
@@ -170,6 +171,7 @@ t.test('timeouts, refused connections and redirects are failures to retry', asyn
   w.advance(60_000)
   await w.app.webhooks.deliverDue()
   t.equal(await lastError(), 'could not reach the receiver (ECONNREFUSED)')
+  t.match(w.logs.text, /could not reach the receiver \(ECONNREFUSED\)/, 'the failed attempt is logged')
   t.notMatch(w.logs.text, /receiver-token/, 'the URL (and its query) is not logged')
   t.equal((await prisma.webhookDelivery.findFirstOrThrow()).attempts, 3)
 

@@ -52,7 +52,7 @@ const callerWebhookRoutes: FastifyPluginAsync = async (app) => {
         response: {
           200: endpointSchema,
           201: { description: 'Created: the secret is shown this once', ...endpointWithSecretSchema },
-          400: invalidRequestResponse('url must use https (http is accepted for 127.0.0.1, localhost and [::1] only)'),
+          400: invalidRequestResponse('url must be https (http only on 127.0.0.1, localhost or [::1])'),
           ...callerErrors,
         },
       },
