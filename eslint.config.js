@@ -13,6 +13,30 @@ export default tseslint.config(
     },
   },
   {
+    // the layers (README, "Code map"): nothing below the HTTP layer knows of it or of Fastify
+    files: [
+      'src/services/**',
+      'src/db/**',
+      'src/providers/**',
+      'src/crypto/**',
+      'src/webhooks/**',
+      'src/scheduler/**',
+      'src/schemas/**',
+      'src/urls/**',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/http/**', '**/app.js'], message: 'the HTTP layer calls services, never the reverse' },
+            { group: ['fastify', 'fastify-plugin', '@fastify/*'], message: 'Fastify belongs to src/http/' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['scripts/**', 'bench/**', 'test/**'],
     rules: { 'no-console': 'off' },
   },

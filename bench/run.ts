@@ -18,7 +18,8 @@ import { buildApp } from '../src/app.js'
 import { openDatabase } from '../src/db/client.js'
 import { testConfig } from '../test/helper.js'
 import { createTestDatabase } from '../test/support/database.js'
-import { createCaller, startIdp } from '../test/support/token-fixture.js'
+import { startIdp } from '../test/support/token-fixture.js'
+import { createCaller } from '../test/support/fixtures.js'
 import { timeClaim } from './lib/claim.js'
 import type { Options } from 'autocannon'
 import { median, rotatingPaths, runLoad, shuffled, type LoadFigures } from './lib/load.js'
@@ -86,7 +87,7 @@ async function main(): Promise<Results> {
   const secrets = { COOKIE_SECRET: randomBytes(32).toString('base64url'), ADMIN_TOKEN: randomBytes(24).toString('hex') }
   const config = testConfig({ ENCRYPTION_KEYS: [key], ...secrets, REFRESH_WINDOW_SECONDS: 300 })
   // an in-process app on the same database, never listening: the fixtures seed through its services and keyring
-  const tool = await buildApp({ config, prisma: database.prisma, logger: pino({ level: 'silent' }), background: false })
+  const tool = await buildApp({ config, database, logger: pino({ level: 'silent' }), background: false })
   await tool.ready()
   cleanups.push(() => tool.close())
   const idp = await startIdp({ teardown: (fn) => cleanups.push(fn) }, tool, { accessTokenTtl: 3600 })
@@ -94,7 +95,7 @@ async function main(): Promise<Results> {
   idp.server.provider.on('grant.success', (ctx: { oidc?: { params?: { grant_type?: unknown } } }) => {
     if (ctx.oidc?.params?.grant_type === 'refresh_token') grantTimes.push(Date.now())
   })
-  const caller = await createCaller(tool, [idp.providerId])
+  const caller = await createCaller(tool, { allowedProviders: [idp.providerId] })
   const auth = { authorization: `Bearer ${caller.apiKey}` }
 
   const startBroker = async (concurrency: number, name = `broker-c${concurrency}`): Promise<Service> => {

@@ -8,7 +8,7 @@ import { openSync, readFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { loadConfig } from '../src/config.js'
-import { callbackUrl, publicUrl } from '../src/services/public-urls.js'
+import { callbackUrl, publicUrl } from '../src/urls/public.js'
 import { startDemoProvider, type DemoProvider } from './demo-provider.js'
 
 const repoRoot = join(import.meta.dirname, '..')

@@ -5,16 +5,15 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Config } from './config.js'
 import { Keyring } from './crypto/keyring.js'
-import type { Db } from './db/client.js'
+import type { Database } from './db/client.js'
+import { resolveTiming, type Deps, type Timing } from './deps.js'
 import { answerFrameworkError, installErrorHandler } from './http/error-handler.js'
 import { guardInputs } from './http/input-guards.js'
 import auth from './http/plugins/auth.js'
+import background from './http/plugins/background.js'
 import gracefulClose from './http/plugins/graceful-close.js'
 import rateLimits from './http/plugins/rate-limit.js'
-import scheduler from './http/plugins/scheduler.js'
 import swagger from './http/plugins/swagger.js'
-import tokenServices from './http/plugins/tokens.js'
-import webhooks from './http/plugins/webhooks.js'
 import auditRoutes from './http/routes/admin/audit.js'
 import adminClientRoutes from './http/routes/admin/clients.js'
 import adminConnectionActions from './http/routes/admin/connection-actions.js'
@@ -30,13 +29,15 @@ import tokenRoutes from './http/routes/tokens/index.js'
 import adminWebhookRoutes from './http/routes/webhooks/admin.js'
 import callerWebhookRoutes from './http/routes/webhooks/caller.js'
 import { createLogger } from './logger.js'
-import { createMetrics, type Metrics } from './metrics.js'
+import { createMetrics } from './metrics.js'
 import { ProviderRegistry } from './providers/registry.js'
-import type { WebhookSenderOptions } from './webhooks/sender.js'
+import { createRefreshScheduler, type RefreshScheduler } from './scheduler/refresh-scheduler.js'
+import { createServices, type Services } from './services/index.js'
+import { createWebhookSender, type WebhookSender, type WebhookSenderOptions } from './webhooks/sender.js'
 
 export interface AppOptions {
   config: Config
-  prisma: Db
+  database: Database
   logger?: Logger
   /** The clock every service reads; tests move it. */
   now?: () => Date
@@ -46,51 +47,36 @@ export interface AppOptions {
   instanceId?: string
   /** Start the refresh scheduler and webhook sender (default true); tests that drive them by hand turn them off. */
   background?: boolean
-  /** Seconds a call to a provider may take. */
-  providerTimeoutSeconds?: number
+  /** Provider timeout, leases, waits and caches; tests shorten them. */
+  timing?: Partial<Timing>
   /** Webhook sender tuning (timeout, poll interval, concurrency); tests shorten it. */
   webhooks?: Partial<WebhookSenderOptions>
-  /** Refresh leases and waits; tests shorten them. */
-  refresh?: RefreshTuning
-}
-
-export interface RefreshTuning {
-  /** How long a refresh lease lasts (default: twice the provider timeout plus 10 s, at least 30 s). */
-  leaseSeconds?: number
-  /** How long GET /tokens waits for another instance's refresh (default: the provider timeout plus 5 s). */
-  waitSeconds?: number
-  /** How long a served token is reused without reading the database (default 3000; 0 disables). */
-  cacheTtlMs?: number
-}
-
-/** What services are built from. Each service takes only the parts it uses. */
-export interface Deps {
-  config: Config
-  prisma: Db
-  keyring: Keyring
-  metrics: Metrics
-  providers: ProviderRegistry
-  now: () => Date
-  instanceId: string
-  log: FastifyBaseLogger
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     deps: Deps
+    services: Services
+    /** The refresh daemon; `scheduler.tick()` refreshes everything due now and resolves with a report. */
+    scheduler: RefreshScheduler
+    /** `webhookSender.deliverDue()` sends every delivery due now and waits for the outcomes. */
+    webhookSender: WebhookSender
   }
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
-/** Builds the service on a given database. Wiring happens here and nowhere else. */
+/**
+ * Builds the service on a given database. Wiring happens here and nowhere else: the dependencies, the services built
+ * from them once, the daemons, then the HTTP plugins and routes, which only decorate, hook lifecycles and call
+ * services.
+ */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const { config, prisma } = options
-  const providerTimeout = options.providerTimeoutSeconds ?? 10
-  const leaseSeconds = options.refresh?.leaseSeconds ?? Math.max(30, 2 * providerTimeout + 10)
-  const waitSeconds = options.refresh?.waitSeconds ?? providerTimeout + 5
+  const { config } = options
+  const timing = resolveTiming(options.timing)
+  const logger = options.logger ?? createLogger(config.LOG_LEVEL)
   const app = Fastify({
-    loggerInstance: (options.logger ?? createLogger(config.LOG_LEVEL)) as FastifyBaseLogger,
+    loggerInstance: logger as FastifyBaseLogger,
     genReqId: (req) => {
       const given = req.headers['x-request-id']
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
@@ -105,7 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: true,
     // close() runs under this timeout too: it must outlast the work in flight at SIGTERM, at most a refresh holding
     // its lease or a request waiting for another instance's refresh, or the process exits 1 in the middle of it
-    pluginTimeout: (Math.max(leaseSeconds, waitSeconds) + 10) * 1000,
+    pluginTimeout: Math.max(timing.leaseSeconds * 1000, timing.waitMs) + 10_000,
   })
   installErrorHandler(app)
   guardInputs(app)
@@ -116,35 +102,41 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const keyring = new Keyring(config.ENCRYPTION_KEYS)
   const deps: Deps = {
     config,
-    prisma,
+    db: options.database,
     keyring,
     metrics: createMetrics(),
     providers: new ProviderRegistry({
       keyring,
-      timeoutSeconds: options.providerTimeoutSeconds ?? 10,
+      timeoutSeconds: timing.providerTimeoutSeconds,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     }),
     now: options.now ?? (() => new Date()),
     instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
-    log: app.log,
+    log: logger,
+    timing,
   }
+  const services = createServices(deps)
+  const scheduler = createRefreshScheduler(deps, services.refresher)
+  const webhookSender = createWebhookSender(deps, options.webhooks)
   app.decorate('deps', deps)
+  app.decorate('services', services)
+  app.decorate('scheduler', scheduler)
+  app.decorate('webhookSender', webhookSender)
 
   await app.register(gracefulClose)
   await app.register(swagger)
   await app.register(cookie, { secret: config.COOKIE_SECRET })
-  await app.register(auth, { prisma, adminToken: config.ADMIN_TOKEN })
+  await app.register(auth, { callers: services.callers, adminToken: config.ADMIN_TOKEN })
   await app.register(rateLimits)
-  await app.register(webhooks, { background: options.background !== false, sender: options.webhooks })
-  await app.register(tokenServices, {
-    leaseSeconds,
-    waitSeconds,
-    cacheTtlMs: options.refresh?.cacheTtlMs,
+  await app.register(background, {
+    scheduler,
+    webhookSender,
+    refresher: services.refresher,
+    run: options.background !== false,
   })
-  await app.register(scheduler, { background: options.background !== false, leaseSeconds })
 
   // routes
-  await app.register(healthRoutes, { prisma })
+  await app.register(healthRoutes)
   await app.register(metricsRoutes)
   await app.register(authorizationRoutes)
   await app.register(oauthRoutes)

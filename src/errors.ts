@@ -1,4 +1,5 @@
-// Every error the service answers with. The HTTP layer shows `message` only for status < 500.
+// Every error the service answers with: a code, its HTTP status, and a message written for the caller. The HTTP layer
+// sends a BrokerError's message as it is (a 503 says what to wait for); any other error's message stays in the log.
 
 export type ErrorCode =
   | 'invalid_request'
@@ -34,12 +35,15 @@ const statusOf: Record<ErrorCode, number> = {
 export class BrokerError extends Error {
   readonly code: ErrorCode
   readonly statusCode: number
+  /** When to try again, sent as Retry-After. */
+  readonly retryAfterSeconds: number | undefined
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
     super(message, options)
     this.name = 'BrokerError'
     this.code = code
     this.statusCode = statusOf[code]
+    this.retryAfterSeconds = options?.retryAfterSeconds
   }
 }
 
@@ -48,6 +52,15 @@ export const notFound = (what: string) => new BrokerError('not_found', `${what} 
 export const unauthorized = (message = 'missing or invalid credentials') => new BrokerError('unauthorized', message)
 export const forbidden = (message: string) => new BrokerError('forbidden', message)
 export const conflict = (message: string) => new BrokerError('conflict', message)
+export const reauthorizationRequired = (message = 'the user must authorize this provider again') =>
+  new BrokerError('reauthorization_required', message)
+/** A provider call was needed and did not give a usable token; `retryAfterSeconds` says when to try again. */
+export const providerUnavailable = (message: string, retryAfterSeconds?: number) =>
+  new BrokerError(
+    'provider_unavailable',
+    message,
+    retryAfterSeconds === undefined ? {} : { retryAfterSeconds: Math.max(1, retryAfterSeconds) },
+  )
 
 /** Invalid configuration: stops the start with one line naming the variable. */
 export class ConfigError extends Error {

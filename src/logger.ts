@@ -1,4 +1,4 @@
-import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino'
+import pino, { type Logger, type LoggerOptions } from 'pino'
 
 // Field names that hold a secret wherever they appear: at the top of a log object or one level down.
 const secretFields = [
@@ -64,6 +64,6 @@ export function loggerOptions(level: string): LoggerOptions {
   }
 }
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return destination ? pino(loggerOptions(level), destination) : pino(loggerOptions(level))
+export function createLogger(level: string): Logger {
+  return pino(loggerOptions(level))
 }

@@ -32,8 +32,10 @@ async function main(): Promise<void> {
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
 
   const database = openDatabase({ url, poolSize: embedded?.poolSize ?? 10 })
-  const app = await buildApp({ config, prisma: database.prisma, logger })
-  if (providers.length > 0) logger.info(await applyProvidersFile(app.deps, providers), 'providers file applied')
+  const app = await buildApp({ config, database, logger })
+  if (providers.length > 0) {
+    logger.info(await applyProvidersFile(app.services.providers, providers), 'providers file applied')
+  }
   app.addHook('onClose', async () => {
     await database.close()
     await embedded?.close()

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import pino from 'pino'
 import { buildApp, type AppOptions } from '../src/app.js'
-import type { Config } from '../src/config.js'
+import { loadConfig, type Config } from '../src/config.js'
 import { loggerOptions } from '../src/logger.js'
 import { openTestDatabase, type TestDatabase } from './support/database.js'
 
@@ -17,25 +17,20 @@ export const testKeys = {
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef'
 
+const key = (entry: { id: string; key: Buffer }) => `${entry.id}:${entry.key.toString('base64')}`
+
+/** The configuration as loadConfig reads it from a test environment, with `overrides` on top. */
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return {
+  const { config } = loadConfig({
     NODE_ENV: 'test',
-    PORT: 0,
-    HOST: '127.0.0.1',
-    PUBLIC_URL: new URL('http://127.0.0.1:3000'),
-    TRUST_PROXY: undefined,
-    DATABASE_URL: undefined,
+    PORT: '0',
+    PUBLIC_URL: 'http://127.0.0.1:3000',
     DATA_DIR: '/nonexistent',
-    ENCRYPTION_KEYS: [testKeys.primary],
+    ENCRYPTION_KEYS: key(testKeys.primary),
     COOKIE_SECRET: 'test-cookie-secret-0123456789abcdefghijklmnop',
     ADMIN_TOKEN,
-    PROVIDERS_FILE: undefined,
-    REFRESH_INTERVAL_SECONDS: 15,
-    REFRESH_WINDOW_SECONDS: 300,
-    REFRESH_CONCURRENCY: 8,
-    LOG_LEVEL: 'info',
-    ...overrides,
-  }
+  })
+  return { ...config, ...overrides }
 }
 
 /** Collects every log line an app writes, so tests can search them for secrets. */
@@ -62,7 +57,7 @@ export interface Built {
 /** An app on a fresh database, closed and dropped when the test ends. */
 export async function build(
   t: Teardown,
-  options: { config?: Partial<Config>; db?: TestDatabase } & Partial<Omit<AppOptions, 'config' | 'prisma'>> = {},
+  options: { config?: Partial<Config>; db?: TestDatabase } & Partial<Omit<AppOptions, 'config' | 'database'>> = {},
 ): Promise<Built> {
   const { config: overrides, db: given, ...rest } = options
   const db = given ?? (await openTestDatabase())
@@ -70,28 +65,8 @@ export async function build(
   const config = testConfig(overrides)
   const logs = new LogCapture()
   const logger = pino(loggerOptions(config.LOG_LEVEL), logs)
-  const app = await buildApp({ config, prisma: db.prisma, logger, ...rest })
+  const app = await buildApp({ config, database: db, logger, ...rest })
   t.teardown(() => app.close())
   await app.ready()
   return { app, db, config, logs }
-}
-
-/**
- * Registers a provider given by its endpoints (no discovery) through the admin API, so a flow can start without
- * any network call.
- */
-export async function addEndpointProvider(app: FastifyInstance, id = 'idp'): Promise<void> {
-  const answer = await app.inject({
-    method: 'POST',
-    url: '/admin/providers',
-    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
-    payload: {
-      id,
-      clientId: 'c',
-      clientSecret: 's',
-      authorizationEndpoint: 'https://idp.example.test/authorize',
-      tokenEndpoint: 'https://idp.example.test/token',
-    },
-  })
-  if (answer.statusCode !== 201) throw new Error(`POST /admin/providers answered ${answer.statusCode}`)
 }

@@ -8,12 +8,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
-import { takeLease } from '../src/db/connection-leases.js'
+import { takeLease } from '../src/db/connections/index.js'
 import { ADMIN_TOKEN, build, testConfig, testKeys } from './helper.js'
 import { openTestDatabase } from './support/database.js'
+import { createCaller } from './support/fixtures.js'
 import {
   type ConnectedUser,
-  createCaller,
   expireConnections,
   mintUsers,
   startIdp,
@@ -41,7 +41,7 @@ t.test('SIGTERM during a refresh batch and requests: all complete, leases releas
   // an app of the test's own on the same database, with the server's keys, to seed and inspect it
   const { app } = await build(t, { db, background: false })
   const idp = await startIdp(t, app, { accessTokenTtl: 3600, rotateRefreshToken: true })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
 
   const scheduled = await mintUsers(app, idp, ['s0', 's1', 's2', 's3', 's4', 's5'])
   const requested = await mintUsers(app, idp, ['r0', 'r1', 'r2'])
@@ -54,17 +54,18 @@ t.test('SIGTERM during a refresh batch and requests: all complete, leases releas
     scheduled.map((user) => user.connectionId),
   )
   // expired, so GET /tokens refreshes them; not due for the scheduler, so only the requests do
-  await app.deps.prisma.connection.updateMany({
+  await app.deps.db.prisma.connection.updateMany({
     where: { id: { in: [...requested, disconnected].map((user) => user.connectionId) } },
     data: { expiresAt: new Date(Date.now() - 1000), nextRefreshAt: new Date(Date.now() + 3600_000) },
   })
   const otherInstance = 'other-instance/1'
   const now = new Date()
   const lease = { owner: otherInstance, now, until: new Date(now.getTime() + 600_000) }
-  t.ok(await takeLease(app.deps.prisma, disconnected.connectionId, lease), 'another instance holds the lease of d0')
+  const heldByOther = await takeLease(app.deps.db, disconnected.connectionId, lease)
+  t.ok(heldByOther, 'another instance holds the lease of d0')
   // its provider configuration ready, so that its refresh after the listener closes is one token request
   await app.deps.providers.configFor(
-    await app.deps.prisma.provider.findUniqueOrThrow({ where: { id: idp.providerId } }),
+    await app.deps.db.prisma.provider.findUniqueOrThrow({ where: { id: idp.providerId } }),
   )
   idp.server.setTokenFault({ kind: 'hang', ms: PROVIDER_DELAY_MS, grantType: 'refresh_token' })
 
@@ -121,7 +122,7 @@ t.test('SIGTERM during a refresh batch and requests: all complete, leases releas
   }).then((res) => res.status)
   await until('the token requests at the provider', () => stats.refresh_token >= scheduled.length + requested.length)
 
-  const held = await app.deps.prisma.connection.count({ where: { leaseOwner: { not: null } } })
+  const held = await app.deps.db.prisma.connection.count({ where: { leaseOwner: { not: null } } })
   t.equal(held, scheduled.length + requested.length + 1, 'every refresh holds its lease when the signal is sent')
   const signalled = Date.now()
   child.kill('SIGTERM')
@@ -139,11 +140,11 @@ t.test('SIGTERM during a refresh batch and requests: all complete, leases releas
   t.comment(`listener closed ${Date.now() - signalled} ms after the signal`)
   // nothing of the server's waits at the provider any more: its refreshes ended before the listener closed
   idp.server.setTokenFault(null)
-  const outcome = await app.tokenServices.refresher.refresh(disconnected.connectionId, {
+  const outcome = await app.services.refresher.refresh(disconnected.connectionId, {
     need: { kind: 'minTtl', seconds: 60 },
     trigger: 'scheduler',
     actor: 'system',
-    leaseOwner: otherInstance,
+    claimed: { row: heldByOther as NonNullable<typeof heldByOther>, owner: otherInstance },
   })
   t.equal(outcome.kind, 'refreshed', 'the other instance stores its refresh of d0')
   const newest = outcome.kind === 'refreshed' ? await storedRefreshToken(app, disconnected.connectionId) : undefined
@@ -169,14 +170,18 @@ t.test('SIGTERM during a refresh batch and requests: all complete, leases releas
   const batchDone = messages.indexOf('scheduled refreshes done')
   t.ok(batchDone >= 0 && messages.indexOf('stopped') > batchDone, 'and stops after its batch')
 
-  t.equal(await app.deps.prisma.connection.count({ where: { leaseOwner: { not: null } } }), 0, 'no lease is left held')
+  t.equal(
+    await app.deps.db.prisma.connection.count({ where: { leaseOwner: { not: null } } }),
+    0,
+    'no lease is left held',
+  )
   const after = await storedRefreshTokens(app)
   for (const user of [...scheduled, ...requested]) {
     const stored = after.get(user.connectionId)
     t.ok(stored && stored !== before.get(user.connectionId), `the rotated refresh token of ${user.userId} is stored`)
     t.equal((await idp.server.introspect(stored as string)).active, true, 'and is the live one at the provider')
   }
-  const rows = await app.deps.prisma.connection.findMany()
+  const rows = await app.deps.db.prisma.connection.findMany()
   t.ok(
     rows.every((row) => row.failureCount === 0 && row.lastRefreshedAt !== null),
     'every refresh succeeded',
@@ -190,15 +195,16 @@ t.test('close waits beyond 10 s for a request that waits for another instance to
   const { app, db } = await build(t, { background: false })
   const other = await build(t, { db, background: false, instanceId: 'other-instance' })
   const idp = await startIdp(t, app, { accessTokenTtl: 3600 })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const [user] = (await mintUsers(app, idp, ['w0'])) as [ConnectedUser]
   await expireConnections(app, [user.connectionId])
   const now = new Date()
   const lease = { owner: 'other-instance/1', now, until: new Date(now.getTime() + 600_000) }
-  t.ok(await takeLease(db.prisma, user.connectionId, lease), 'the other instance is refreshing w0')
+  const heldByOther = await takeLease(db, user.connectionId, lease)
+  t.ok(heldByOther, 'the other instance is refreshing w0')
 
   const request = app.inject({ url: `/tokens/w0?provider=${idp.providerId}`, headers: caller.headers })
-  await until('the request to wait for the other instance', () => app.tokenServices.refresher.inFlight === 1)
+  await until('the request to wait for the other instance', () => app.services.refresher.inFlight === 1)
   const closeStarted = Date.now()
   const closed = app.close().then(
     () => 'closed',
@@ -206,11 +212,11 @@ t.test('close waits beyond 10 s for a request that waits for another instance to
   )
   // longer than Fastify's default 10 s for a close hook, shorter than the request's 15 s wait
   await sleep(11_000)
-  const outcome = await other.app.tokenServices.refresher.refresh(user.connectionId, {
+  const outcome = await other.app.services.refresher.refresh(user.connectionId, {
     need: { kind: 'minTtl', seconds: 60 },
     trigger: 'scheduler',
     actor: 'system',
-    leaseOwner: lease.owner,
+    claimed: { row: heldByOther as NonNullable<typeof heldByOther>, owner: lease.owner },
   })
   t.equal(outcome.kind, 'refreshed', 'the other instance stores its refresh')
 

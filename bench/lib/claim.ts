@@ -2,7 +2,7 @@
 // the same driver, inside a transaction that is rolled back so nothing is leased or changed.
 import { randomUUID } from 'node:crypto'
 import type pg from 'pg'
-import { claimDueConnectionsSql } from '../../src/db/connection-leases.js'
+import { claimDueConnectionsSql } from '../../src/db/connections/index.js'
 import { median } from './load.js'
 
 export interface ClaimFigures {

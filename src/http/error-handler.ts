@@ -17,11 +17,15 @@ const fastifyCodes: Record<string, ErrorCode> = {
   FST_ERR_VALIDATION: 'invalid_request',
 }
 
-/** Every error answers `{ error, message }`; messages of 5xx errors stay in the log. */
+/**
+ * Every error answers `{ error, message }`. A BrokerError's message is written for the caller and sent as it is, with
+ * Retry-After when it says when to try again; any other error's message stays in the log.
+ */
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler<FastifyError | BrokerError>((err, request, reply) => {
     if (err instanceof BrokerError) {
       if (err.statusCode >= 500) request.log.warn({ err }, 'request failed')
+      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
       return reply.code(err.statusCode).send({ error: err.code, message: err.message })
     }
     const code = (err.validation ? 'invalid_request' : fastifyCodes[err.code]) ?? undefined

@@ -11,8 +11,8 @@ export type ProviderFailure =
   | { kind: 'transient'; message: string; retryAfterSeconds?: number }
   | { kind: 'rejected'; error: string; message: string }
 
-// OAuth error codes are short ASCII words; anything else a provider sends is not echoed.
-const safeCode = (value: unknown): string =>
+/** An OAuth error code as a provider sent it, if it is a short ASCII word; anything else is not echoed. */
+export const safeOAuthCode = (value: unknown): string =>
   typeof value === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : 'unknown_error'
 
 function retryAfter(response: Response | undefined): number | undefined {
@@ -27,7 +27,7 @@ function retryAfter(response: Response | undefined): number | undefined {
 export function classifyProviderError(err: unknown): ProviderFailure {
   // Messages are built from codes and statuses only: some errors' causes carry the whole token response.
   if (err instanceof client.ResponseBodyError) {
-    const code = safeCode(err.error)
+    const code = safeOAuthCode(err.error)
     const status = err.status
     if (code === 'invalid_grant')
       return { kind: 'invalid_grant', message: `provider answered invalid_grant (HTTP ${status})` }
@@ -40,7 +40,7 @@ export function classifyProviderError(err: unknown): ProviderFailure {
     return { kind: 'rejected', error: code, message: `provider answered ${code} (HTTP ${status})` }
   }
   if (err instanceof client.WWWAuthenticateChallengeError) {
-    const code = safeCode(err.cause[0]?.parameters.error)
+    const code = safeOAuthCode(err.cause[0]?.parameters.error)
     if (err.status === 401 || code === 'invalid_client') {
       return { kind: 'invalid_client', message: `provider refused our client credentials (HTTP ${err.status})` }
     }
@@ -63,7 +63,7 @@ export function classifyProviderError(err: unknown): ProviderFailure {
     if (err.code === 'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED' || err.code === 'OAUTH_INVALID_RESPONSE') {
       return transient(`provider sent an invalid response (${err.code})`)
     }
-    return transient(`provider call failed (${safeCode(err.code)})`)
+    return transient(`provider call failed (${safeOAuthCode(err.code)})`)
   }
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
     return transient('provider did not answer in time')

@@ -1,7 +1,7 @@
 // Known providers, so an operator configures `{ preset, clientId, clientSecret }` and what the preset needs.
 // A preset only fills defaults: every field given explicitly wins. Sources are cited in test/providers/presets.test.ts.
 
-export type TokenEndpointAuthMethod = 'client_secret_basic' | 'client_secret_post'
+import type { TokenEndpointAuthMethod } from './client-auth.js'
 
 export const presetNames = ['glimesh', 'goto', 'auth0', 'oidc'] as const
 export type PresetName = (typeof presetNames)[number]

@@ -5,19 +5,14 @@ import { plainClientSecretBasic } from './client-auth.js'
 import { basicCredentialsEncoding } from './presets.js'
 import { createProviderFetch } from './http.js'
 import { withDefaultTokenType } from './token-type.js'
-
-export const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]'])
-
-export function isLoopback(url: URL): boolean {
-  return LOOPBACK_HOSTS.has(url.hostname)
-}
+import { isLoopback } from '../urls/rules.js'
 
 export interface RegistryOptions {
   keyring: Keyring
   /** Every request to a provider goes through it; tests pass one that reaches a fault. */
   fetch?: typeof globalThis.fetch
   /** Per-request timeout for calls to providers. */
-  timeoutSeconds?: number
+  timeoutSeconds: number
 }
 
 /** The context a provider's client secret is bound to at rest. */
@@ -72,7 +67,7 @@ export class ProviderRegistry {
       const issuer = new URL(provider.issuer)
       config = await client.discovery(issuer, provider.clientId, undefined, auth, {
         execute: isLoopback(issuer) && issuer.protocol === 'http:' ? [client.allowInsecureRequests] : [],
-        timeout: this.#options.timeoutSeconds ?? 10,
+        timeout: this.#options.timeoutSeconds,
         [client.customFetch]: fetch,
       })
     } else {
@@ -88,7 +83,7 @@ export class ProviderRegistry {
       const endpoints = [server.authorization_endpoint, server.token_endpoint, server.revocation_endpoint]
       if (endpoints.some((url) => url && new URL(url).protocol === 'http:')) client.allowInsecureRequests(config)
     }
-    config.timeout = this.#options.timeoutSeconds ?? 10
+    config.timeout = this.#options.timeoutSeconds
     config[client.customFetch] = fetch
     return config
   }

@@ -33,3 +33,9 @@ export function withDefaultTokenType(fetch: typeof globalThis.fetch): typeof glo
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
+
+/** openid-client lowercases token_type; callers put it in an Authorization header, where the scheme is written so. */
+export function tokenTypeName(tokenType: string): string {
+  const lower = tokenType.toLowerCase()
+  return lower === 'bearer' ? 'Bearer' : lower === 'dpop' ? 'DPoP' : tokenType
+}

@@ -1,15 +1,13 @@
-import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { Deps } from '../app.js'
-import { claimDueConnections, releaseLease, type ConnectionWithProvider } from '../db/connection-leases.js'
+import {
+  claimDueConnections,
+  leaseTerms,
+  newLeaseOwner,
+  releaseLease,
+  type ConnectionWithProvider,
+} from '../db/connections/index.js'
+import type { Deps } from '../deps.js'
 import type { RefreshResult, RefreshService } from '../services/refresh.js'
-
-export interface SchedulerOptions {
-  refresher: RefreshService
-  intervalSeconds: number
-  concurrency: number
-  leaseSeconds: number
-}
 
 export interface TickReport {
   claimed: number
@@ -20,7 +18,7 @@ export interface TickReport {
   other: number
 }
 
-type SchedulerDeps = Pick<Deps, 'prisma' | 'metrics' | 'now' | 'instanceId' | 'log'>
+type SchedulerDeps = Pick<Deps, 'db' | 'metrics' | 'now' | 'instanceId' | 'log' | 'config' | 'timing'>
 
 /**
  * The refresh daemon. Each tick leases the connections whose nextRefreshAt has passed (it already includes
@@ -28,12 +26,14 @@ type SchedulerDeps = Pick<Deps, 'prisma' | 'metrics' | 'now' | 'instanceId' | 'l
  * a time so that a lease is never held long before its refresh starts, and keeps `concurrency` refreshes in
  * flight until nothing is due. A connection is refreshed at most once per tick.
  */
-export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOptions) {
-  const { prisma, metrics, log } = deps
-  const leaseMs = options.leaseSeconds * 1000
+export function createRefreshScheduler(deps: SchedulerDeps, refresher: RefreshService) {
+  const { db, metrics, log } = deps
+  const concurrency = deps.config.REFRESH_CONCURRENCY
+  const intervalSeconds = deps.config.REFRESH_INTERVAL_SECONDS
+  const leasePolicy = { instanceId: deps.instanceId, now: deps.now, leaseSeconds: deps.timing.leaseSeconds }
   // Claims wait until a quarter of the slots are free: a claim is a round trip, and one per refresh cost about a
   // tenth of the broker's CPU in a backlog; a claimed row is still leased only moments before its refresh starts.
-  const claimBatch = Math.max(1, Math.floor(options.concurrency / 4))
+  const claimBatch = Math.max(1, Math.floor(concurrency / 4))
   let controller: AbortController | undefined
   let loop: Promise<void> | undefined
 
@@ -45,31 +45,23 @@ export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOp
     limit: number,
     seen: Map<string, number>,
   ): Promise<{ owner: string; rows: ConnectionWithProvider[] }> {
-    const owner = `${deps.instanceId}/${randomBytes(6).toString('base64url')}`
-    const now = deps.now()
-    const exclude = [...seen].filter(([, dueFrom]) => dueFrom <= now.getTime()).map(([id]) => id)
-    const rows = await claimDueConnections(prisma, {
-      owner,
-      now,
-      until: new Date(now.getTime() + leaseMs),
-      limit,
-      exclude,
-    })
-    return { owner, rows }
+    const terms = leaseTerms(leasePolicy, newLeaseOwner(deps.instanceId))
+    const exclude = [...seen].filter(([, dueFrom]) => dueFrom <= terms.now.getTime()).map(([id]) => id)
+    const rows = await claimDueConnections(db, { ...terms, limit, exclude })
+    return { owner: terms.owner, rows }
   }
 
   async function refreshClaimed(row: ConnectionWithProvider, owner: string): Promise<RefreshResult | undefined> {
     try {
-      return await options.refresher.refresh(row.id, {
+      return await refresher.refresh(row.id, {
         need: { kind: 'due' },
         trigger: 'scheduler',
         actor: 'system',
-        leaseOwner: owner,
-        leased: row,
+        claimed: { row, owner },
       })
     } catch (err) {
       log.error({ err, connectionId: row.id }, 'scheduled refresh failed')
-      await releaseLease(prisma, row.id, owner).catch(() => {})
+      await releaseLease(db, row.id, owner).catch(() => {})
       return undefined
     }
   }
@@ -83,7 +75,7 @@ export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOp
     let lag = 0
     try {
       while (!signal?.aborted) {
-        const free = options.concurrency - running.size
+        const free = concurrency - running.size
         if (!exhausted && free > 0 && (free >= claimBatch || running.size === 0)) {
           const { owner, rows } = await claim(free, seen)
           if (rows.length < free) exhausted = true
@@ -114,7 +106,7 @@ export function createRefreshScheduler(deps: SchedulerDeps, options: SchedulerOp
   async function run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       try {
-        await sleep(options.intervalSeconds * 1000, undefined, { signal })
+        await sleep(intervalSeconds * 1000, undefined, { signal })
       } catch {
         return
       }

@@ -1,21 +1,28 @@
-import type { DbClient } from '../db/client.js'
-import type { Prisma } from '../db/generated/client.js'
+import { listAuditEvents } from '../db/audit.js'
+import { bigintCursor, limitOf, toPage, type Page, type PageRequest } from '../db/pagination.js'
+import type { Deps } from '../deps.js'
+import type { auditSubjectTypes, AuditEventView } from '../schemas/audit.js'
 
-/** Who acted: the admin, an internal caller, the user's browser, or the broker itself (scheduler). */
-export type Actor = 'admin' | 'system' | 'user' | `client:${string}`
-
-export interface AuditEntry {
-  actor: Actor
-  action: string
-  subjectType: 'connection' | 'provider' | 'client' | 'webhook' | 'keyring'
-  subjectId?: string
-  providerId?: string
-  userId?: string
-  /** Never a secret: identifiers, counts, error codes. */
-  detail?: Prisma.InputJsonValue
-}
-
-/** Appends to the audit trail; pass the transaction of the change it records. */
-export async function recordAudit(db: DbClient, entry: AuditEntry): Promise<void> {
-  await db.auditEvent.create({ data: entry })
+/** The audit trail for the admin, newest first. */
+export function createAuditService(deps: Pick<Deps, 'db'>) {
+  return {
+    async list(page: PageRequest): Promise<Page<AuditEventView>> {
+      const before = page.cursor === undefined ? undefined : bigintCursor.decode(page.cursor)
+      const rows = await listAuditEvents(deps.db, {
+        limit: limitOf(page) + 1,
+        ...(before === undefined ? {} : { before }),
+      })
+      return toPage(
+        rows,
+        limitOf(page),
+        (row) => ({
+          ...row,
+          id: row.id.toString(),
+          subjectType: row.subjectType as (typeof auditSubjectTypes)[number],
+          detail: row.detail as AuditEventView['detail'],
+        }),
+        bigintCursor.keyOf,
+      )
+    },
+  }
 }

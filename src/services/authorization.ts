@@ -3,18 +3,17 @@
 // PKCE verifier is encrypted.
 import { createHash, randomBytes } from 'node:crypto'
 import * as client from 'openid-client'
-import type { Deps } from '../app.js'
 import { cipherContext } from '../crypto/keyring.js'
 import type { AuthorizationRequest, Provider } from '../db/generated/client.js'
-import { BrokerError, forbidden, invalidRequest, notFound } from '../errors.js'
-import type { Caller } from '../http/plugins/auth.js'
+import type { Deps } from '../deps.js'
+import { BrokerError, notFound } from '../errors.js'
 import { classifyProviderError } from '../providers/failures.js'
+import { FLOW_TTL_SECONDS, type AuthorizationBody } from '../schemas/authorization.js'
+import { callbackUrl, startUrl } from '../urls/public.js'
+import { matchReturnTo } from '../urls/return-to.js'
+import { assertProviderAllowed, type Caller } from './callers.js'
 import { scopeList } from './provider-input.js'
-import { callbackUrl, startUrl } from './public-urls.js'
-import { matchReturnTo } from './return-to.js'
 
-/** A start link is valid this long; once opened, the flow has this long again to come back. */
-export const FLOW_TTL_SECONDS = 600
 const PURGE_AFTER_MS = 24 * 60 * 60 * 1000
 const AUTHORIZATION_ID = /^[A-Za-z0-9_-]{22}$/
 
@@ -29,70 +28,10 @@ export function digest(value: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(createHash('sha256').update(value, 'utf8').digest())
 }
 
-export interface AuthorizationBody {
-  provider: string
-  userId: string
-  scopes?: string[]
-  returnTo?: string
-}
-
 export interface CreatedAuthorization {
   id: string
   url: string
   expiresAt: Date
-}
-
-let lastPurge = 0
-
-/** Checks the caller may use the provider and the returnTo, then records the request behind a start link. */
-export async function createAuthorization(
-  deps: Pick<Deps, 'prisma' | 'config' | 'now' | 'log'>,
-  caller: Caller,
-  body: AuthorizationBody,
-): Promise<CreatedAuthorization> {
-  if (!caller.allowedProviders.includes(body.provider)) throw forbidden('provider not allowed for this caller')
-  if (body.userId.length === 0 || body.userId.length > 256) throw invalidRequest('userId must be 1 to 256 characters')
-  let returnTo: string | null = null
-  if (body.returnTo !== undefined) {
-    const matched = matchReturnTo(body.returnTo, caller.allowedReturnTo)
-    if (!matched)
-      throw new BrokerError('invalid_return_to', "returnTo does not match any of the caller's allowedReturnTo")
-    returnTo = matched.href
-  }
-  const provider = await deps.prisma.provider.findUnique({ where: { id: body.provider } })
-  if (!provider) throw notFound('provider')
-
-  const now = deps.now()
-  const id = randomBytes(16).toString('base64url')
-  const expiresAt = new Date(now.getTime() + FLOW_TTL_SECONDS * 1000)
-  await deps.prisma.authorizationRequest.create({
-    data: {
-      id,
-      providerId: provider.id,
-      clientId: caller.id,
-      userId: body.userId,
-      scopes: requestedScopes(provider, body.scopes),
-      returnTo,
-      expiresAt,
-    },
-  })
-  purgeOldRequests(deps, now)
-  return { id, url: startUrl(deps.config.PUBLIC_URL, id).href, expiresAt }
-}
-
-// OpenID Connect providers always get `openid`: the ID token is what carries the nonce check and the subject.
-function requestedScopes(provider: Provider, scopes: string[] | undefined): string[] {
-  const list = scopes === undefined ? provider.scopes : scopeList('scopes', scopes)
-  return provider.issuer && !list.includes('openid') ? ['openid', ...list] : list
-}
-
-// Finished and abandoned requests are kept a day (for support questions), then dropped; at most once a minute.
-function purgeOldRequests(deps: Pick<Deps, 'prisma' | 'log'>, now: Date): void {
-  if (now.getTime() - lastPurge < 60_000) return
-  lastPurge = now.getTime()
-  deps.prisma.authorizationRequest
-    .deleteMany({ where: { expiresAt: { lt: new Date(now.getTime() - PURGE_AFTER_MS) } } })
-    .catch((err: unknown) => deps.log.warn({ err }, 'purging old authorization requests failed'))
 }
 
 export type StartResult =
@@ -100,63 +39,121 @@ export type StartResult =
   | { kind: 'failed'; error: FlowError; returnTo: string | null }
   | { kind: 'unknown' }
 
-/**
- * Opens a start link, once: claims the request, binds it to a fresh browser secret (`binding`, for the cookie) and
- * returns the provider's authorization URL with state, PKCE S256 and, when an ID token is requested, a nonce.
- */
-export async function startAuthorization(
-  deps: Pick<Deps, 'prisma' | 'keyring' | 'providers' | 'config' | 'now' | 'log'>,
-  id: string,
-): Promise<StartResult> {
-  if (!AUTHORIZATION_ID.test(id)) return { kind: 'unknown' }
-  const request = await deps.prisma.authorizationRequest.findUnique({ where: { id }, include: { provider: true } })
-  if (!request) return { kind: 'unknown' }
-  const failed = (error: FlowError): StartResult => ({ kind: 'failed', error, returnTo: request.returnTo })
-  const now = deps.now()
-  if (request.status !== 'created') return failed('invalid_state')
-  if (request.expiresAt <= now) {
-    await deps.prisma.authorizationRequest.updateMany({
-      where: { id, status: 'created' },
-      data: { status: 'failed', outcome: 'expired', completedAt: now },
+type AuthorizationDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config' | 'now' | 'log'>
+
+/** The first half of the flow: start links for callers, and opening them in the user's browser. */
+export function createAuthorizationService(deps: AuthorizationDeps) {
+  const { prisma } = deps.db
+  let lastPurge = 0
+
+  // Finished and abandoned requests are kept a day (for support questions), then dropped; at most once a minute.
+  function purgeOldRequests(now: Date): void {
+    if (now.getTime() - lastPurge < 60_000) return
+    lastPurge = now.getTime()
+    prisma.authorizationRequest
+      .deleteMany({ where: { expiresAt: { lt: new Date(now.getTime() - PURGE_AFTER_MS) } } })
+      .catch((err: unknown) => deps.log.warn({ err }, 'purging old authorization requests failed'))
+  }
+
+  /** Checks the caller may use the provider and the returnTo, then records the request behind a start link. */
+  async function create(caller: Caller, body: AuthorizationBody): Promise<CreatedAuthorization> {
+    assertProviderAllowed(caller, body.provider)
+    let returnTo: string | null = null
+    if (body.returnTo !== undefined) {
+      const matched = matchReturnTo(body.returnTo, caller.allowedReturnTo)
+      if (!matched)
+        throw new BrokerError('invalid_return_to', "returnTo does not match any of the caller's allowedReturnTo")
+      returnTo = matched.href
+    }
+    const provider = await prisma.provider.findUnique({ where: { id: body.provider } })
+    if (!provider) throw notFound('provider')
+
+    const now = deps.now()
+    const id = randomBytes(16).toString('base64url')
+    const expiresAt = new Date(now.getTime() + FLOW_TTL_SECONDS * 1000)
+    await prisma.authorizationRequest.create({
+      data: {
+        id,
+        providerId: provider.id,
+        clientId: caller.id,
+        userId: body.userId,
+        scopes: requestedScopes(provider, body.scopes),
+        returnTo,
+        expiresAt,
+      },
     })
-    return failed('expired')
+    purgeOldRequests(now)
+    return { id, url: startUrl(deps.config.PUBLIC_URL, id).href, expiresAt }
   }
 
-  let config: client.Configuration
-  try {
-    config = await deps.providers.configFor(request.provider)
-  } catch (err) {
-    // the request stays unopened: the user may try the link again
-    const failure = classifyProviderError(err)
-    deps.log.warn({ provider: request.providerId, failure: failure.kind, reason: failure.message }, 'discovery failed')
-    return failed('provider_unavailable')
+  /**
+   * Opens a start link, once: claims the request, binds it to a fresh browser secret (`binding`, for the cookie) and
+   * returns the provider's authorization URL with state, PKCE S256 and, when an ID token is requested, a nonce.
+   */
+  async function start(id: string): Promise<StartResult> {
+    if (!AUTHORIZATION_ID.test(id)) return { kind: 'unknown' }
+    const request = await prisma.authorizationRequest.findUnique({ where: { id }, include: { provider: true } })
+    if (!request) return { kind: 'unknown' }
+    const failed = (error: FlowError): StartResult => ({ kind: 'failed', error, returnTo: request.returnTo })
+    const now = deps.now()
+    if (request.status !== 'created') return failed('invalid_state')
+    if (request.expiresAt <= now) {
+      await prisma.authorizationRequest.updateMany({
+        where: { id, status: 'created' },
+        data: { status: 'failed', outcome: 'expired', completedAt: now },
+      })
+      return failed('expired')
+    }
+
+    let config: client.Configuration
+    try {
+      config = await deps.providers.configFor(request.provider)
+    } catch (err) {
+      // the request stays unopened: the user may try the link again
+      const failure = classifyProviderError(err)
+      deps.log.warn(
+        { provider: request.providerId, failure: failure.kind, reason: failure.message },
+        'discovery failed',
+      )
+      return failed('provider_unavailable')
+    }
+
+    const state = client.randomState()
+    const binding = randomBytes(32).toString('base64url')
+    const verifier = request.provider.pkce ? client.randomPKCECodeVerifier() : undefined
+    // an ID token (and so a nonce) is expected from OpenID Connect providers only
+    const nonce = request.provider.issuer && request.scopes.includes('openid') ? client.randomNonce() : undefined
+    const expiresAt = new Date(now.getTime() + FLOW_TTL_SECONDS * 1000)
+    const claimed = await prisma.authorizationRequest.updateMany({
+      where: { id, status: 'created', expiresAt: { gt: now } },
+      data: {
+        status: 'started',
+        startedAt: now,
+        expiresAt,
+        stateHash: digest(state),
+        bindingHash: digest(binding),
+        codeVerifierEnc: verifier ? deps.keyring.encrypt(verifier, verifierContext(id)) : null,
+        nonce: nonce ?? null,
+      },
+    })
+    if (claimed.count !== 1) return failed('invalid_state')
+
+    const location = client.buildAuthorizationUrl(
+      config,
+      await authorizationParameters(request, deps.config.PUBLIC_URL, { state, nonce, verifier }),
+    )
+    return { kind: 'redirect', location, authorizationId: id, binding, expiresAt }
   }
 
-  const state = client.randomState()
-  const binding = randomBytes(32).toString('base64url')
-  const verifier = request.provider.pkce ? client.randomPKCECodeVerifier() : undefined
-  // an ID token (and so a nonce) is expected from OpenID Connect providers only
-  const nonce = request.provider.issuer && request.scopes.includes('openid') ? client.randomNonce() : undefined
-  const expiresAt = new Date(now.getTime() + FLOW_TTL_SECONDS * 1000)
-  const claimed = await deps.prisma.authorizationRequest.updateMany({
-    where: { id, status: 'created', expiresAt: { gt: now } },
-    data: {
-      status: 'started',
-      startedAt: now,
-      expiresAt,
-      stateHash: digest(state),
-      bindingHash: digest(binding),
-      codeVerifierEnc: verifier ? deps.keyring.encrypt(verifier, verifierContext(id)) : null,
-      nonce: nonce ?? null,
-    },
-  })
-  if (claimed.count !== 1) return failed('invalid_state')
+  return { create, start }
+}
 
-  const location = client.buildAuthorizationUrl(
-    config,
-    await authorizationParameters(request, deps.config.PUBLIC_URL, { state, nonce, verifier }),
-  )
-  return { kind: 'redirect', location, authorizationId: id, binding, expiresAt }
+export type AuthorizationService = ReturnType<typeof createAuthorizationService>
+
+// OpenID Connect providers always get `openid`: the ID token is what carries the nonce check and the subject.
+function requestedScopes(provider: Provider, scopes: string[] | undefined): string[] {
+  const list = scopes === undefined ? provider.scopes : scopeList('scopes', scopes)
+  return provider.issuer && !list.includes('openid') ? ['openid', ...list] : list
 }
 
 /** The query of the authorization URL: the provider's own parameters first, ours over them. */

@@ -2,15 +2,16 @@
 // is refused before the token request: a replayed code makes real providers revoke the user's grant.
 import { timingSafeEqual } from 'node:crypto'
 import * as client from 'openid-client'
-import type { Deps } from '../app.js'
-import type { AuthorizationRequest, Provider } from '../db/generated/client.js'
 import { Secret } from '../crypto/secret.js'
-import { classifyProviderError, type ProviderFailure } from '../providers/failures.js'
+import type { AuthorizationRequest, Provider } from '../db/generated/client.js'
+import type { Deps } from '../deps.js'
+import { classifyProviderError, safeOAuthCode, type ProviderFailure } from '../providers/failures.js'
+import { tokenTypeName } from '../providers/token-type.js'
+import { callbackUrl } from '../urls/public.js'
 import { digest, verifierContext, type FlowError } from './authorization.js'
 import type { GrantedTokens } from './connection-tokens.js'
 import { markProviderCredentials } from './provider-credentials.js'
-import { callbackUrl } from './public-urls.js'
-import { storeConnection } from './store-connection.js'
+import type { GrantStore } from './store-connection.js'
 
 export type FlowOutcome = 'connected' | FlowError
 
@@ -32,23 +33,35 @@ export interface CallbackInput {
   bindingFor(authorizationId: string): string | undefined
 }
 
-type CallbackDeps = Pick<Deps, 'prisma' | 'keyring' | 'providers' | 'config' | 'now' | 'log' | 'metrics'>
+type CallbackDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config' | 'now' | 'log' | 'metrics'>
 type StartedRequest = AuthorizationRequest & { provider: Provider }
 
 // Provider errors that mean the user (or the provider on the user's behalf) said no.
 const REFUSALS = new Set(['access_denied', 'consent_required', 'login_required', 'interaction_required'])
 
-export async function completeAuthorization(deps: CallbackDeps, input: CallbackInput): Promise<CallbackResult> {
-  const result = await handleCallback(deps, input)
-  deps.metrics.flows.inc({ outcome: result.outcome })
-  return result
+/** The second half of the flow: the callback, which exchanges the code and stores the grant. */
+export function createCallbackService(deps: CallbackDeps, grants: GrantStore) {
+  return {
+    async complete(input: CallbackInput): Promise<CallbackResult> {
+      const result = await handleCallback(deps, grants, input)
+      deps.metrics.flows.inc({ outcome: result.outcome })
+      return result
+    },
+  }
 }
 
-async function handleCallback(deps: CallbackDeps, { providerId, rawQuery, bindingFor }: CallbackInput) {
+export type CallbackService = ReturnType<typeof createCallbackService>
+
+async function handleCallback(
+  deps: CallbackDeps,
+  grants: GrantStore,
+  { providerId, rawQuery, bindingFor }: CallbackInput,
+) {
+  const { prisma } = deps.db
   const query = new URLSearchParams(rawQuery)
   const state = query.get('state')
   if (!state || state.length > 1024) return { outcome: 'invalid_state', returnTo: null } satisfies CallbackResult
-  const request = await deps.prisma.authorizationRequest.findUnique({
+  const request = await prisma.authorizationRequest.findUnique({
     where: { stateHash: digest(state) },
     include: { provider: true },
   })
@@ -74,13 +87,13 @@ async function handleCallback(deps: CallbackDeps, { providerId, rawQuery, bindin
   if (request.expiresAt <= now) return fail('expired')
   const error = query.get('error')
   if (error !== null) {
-    deps.log.info({ provider: providerId, providerError: safeCode(error) }, 'provider refused the authorization')
+    deps.log.info({ provider: providerId, providerError: safeOAuthCode(error) }, 'provider refused the authorization')
     return fail(REFUSALS.has(error) ? 'access_denied' : 'exchange_failed')
   }
   if (!query.get('code')) return fail('exchange_failed')
 
   // Exactly one callback gets to exchange the code.
-  const claimed = await deps.prisma.authorizationRequest.updateMany({
+  const claimed = await prisma.authorizationRequest.updateMany({
     where: { id: request.id, status: 'started' },
     data: { status: 'exchanging' },
   })
@@ -91,11 +104,11 @@ async function handleCallback(deps: CallbackDeps, { providerId, rawQuery, bindin
     await settle(deps, request.id, 'exchanging', 'exchange_failed', deps.now())
     // our client credentials were refused: flag the provider for operators (the user's flow just failed)
     if (granted.failure.kind === 'invalid_client') {
-      await markProviderCredentials(deps.prisma, providerId, granted.failure.message, 'system', deps.now())
+      await markProviderCredentials(deps.db, providerId, granted.failure.message, 'system', deps.now())
     }
     return end('exchange_failed')
   }
-  const { connectionId } = await storeConnection(deps, {
+  const { connectionId } = await grants.store({
     provider: request.provider,
     userId: request.userId,
     tokens: granted.tokens,
@@ -147,8 +160,8 @@ async function exchange(
   }
 }
 
-async function settle(deps: Pick<Deps, 'prisma'>, id: string, from: string, outcome: FlowError, now: Date) {
-  const { count } = await deps.prisma.authorizationRequest.updateMany({
+async function settle(deps: Pick<Deps, 'db'>, id: string, from: string, outcome: FlowError, now: Date) {
+  const { count } = await deps.db.prisma.authorizationRequest.updateMany({
     where: { id, status: from },
     data: { status: 'failed', outcome, completedAt: now, codeVerifierEnc: null },
   })
@@ -159,12 +172,3 @@ function sameSecret(given: string | undefined, storedHash: Uint8Array | null): b
   if (given === undefined || storedHash === null || storedHash.length !== 32) return false
   return timingSafeEqual(digest(given), storedHash)
 }
-
-// openid-client lowercases token_type; callers expect the scheme as it is written in Authorization headers.
-function tokenTypeName(type: string): string {
-  if (type === 'bearer') return 'Bearer'
-  if (type === 'dpop') return 'DPoP'
-  return type
-}
-
-const safeCode = (value: string) => (/^[A-Za-z0-9_.-]{1,64}$/.test(value) ? value : 'unknown_error')

@@ -1,9 +1,9 @@
-import { DecryptionError, type Keyring } from '../crypto/keyring.js'
-import { reencryptAll, type ColumnCounts, type RawSql } from '../crypto/reencrypt.js'
-import type { DbClient } from '../db/client.js'
+import { DecryptionError } from '../crypto/keyring.js'
+import { reencryptAll, type ColumnCounts } from '../crypto/reencrypt.js'
+import { recordAudit, type Actor } from '../db/audit.js'
 import type { Prisma } from '../db/generated/client.js'
+import type { Deps } from '../deps.js'
 import { conflict } from '../errors.js'
-import { recordAudit, type Actor } from './audit.js'
 
 export interface ReencryptionReport {
   primaryKeyId: string
@@ -16,12 +16,16 @@ export interface ReencryptionReport {
  * Moves every stored secret to the keyring's primary key and records who asked and what moved. A value no
  * key of the ring opens (its key was removed too early) stops the run with a conflict naming the row.
  */
-export async function reencryptSecrets(
-  { prisma, keyring }: { prisma: DbClient & RawSql; keyring: Keyring },
+export function createKeyRotation(deps: Pick<Deps, 'db' | 'keyring'>) {
+  return { reencrypt: (actor: Actor) => reencryptSecrets(deps, actor) }
+}
+
+async function reencryptSecrets(
+  { db, keyring }: Pick<Deps, 'db' | 'keyring'>,
   actor: Actor,
 ): Promise<ReencryptionReport> {
   const audit = (action: string, detail: object) =>
-    recordAudit(prisma, {
+    recordAudit(db, {
       actor,
       action,
       subjectType: 'keyring',
@@ -30,7 +34,7 @@ export async function reencryptSecrets(
     })
   let columns: Record<string, ColumnCounts>
   try {
-    columns = await reencryptAll(prisma, keyring)
+    columns = await reencryptAll(db.prisma, keyring)
   } catch (err) {
     if (!(err instanceof Error && err.cause instanceof DecryptionError)) throw err
     await audit('keyring.reencrypt_failed', { error: err.message })

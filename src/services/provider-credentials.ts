@@ -1,5 +1,5 @@
-import type { DbClient } from '../db/client.js'
-import { recordAudit, type Actor } from './audit.js'
+import { recordAudit, type Actor } from '../db/audit.js'
+import type { Db } from '../db/client.js'
 
 /**
  * Records whether the provider accepts our client credentials: `error` set means it answered invalid_client
@@ -7,14 +7,14 @@ import { recordAudit, type Actor } from './audit.js'
  * a thousand connections failing for the same reason leave one entry.
  */
 export async function markProviderCredentials(
-  tx: DbClient,
+  tx: Db,
   providerId: string,
   error: string | null,
   actor: Actor,
   now: Date,
 ): Promise<void> {
   const status = error === null ? 'ok' : 'invalid_client'
-  const { count } = await tx.provider.updateMany({
+  const { count } = await tx.prisma.provider.updateMany({
     where: { id: providerId, NOT: { credentialsStatus: status } },
     data: { credentialsStatus: status, credentialsError: error, credentialsCheckedAt: now },
   })

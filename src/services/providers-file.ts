@@ -1,13 +1,16 @@
 // PROVIDERS_FILE: providers declared in JSON or YAML, upserted at start. Client secrets are never in the file:
-// each entry names the environment variable that holds its secret (`clientSecretEnv`).
+// each entry names the environment variable that holds its secret (`clientSecretEnv`). Entries are checked by the
+// provider schema the admin API uses, then by the same rules.
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { BrokerError, ConfigError } from '../errors.js'
+import { ProviderFileEntry } from '../schemas/provider.js'
+import { validator } from '../schemas/validate.js'
 import { parseProviderInput, type ProviderInput } from './provider-input.js'
-import { upsertProvider, type ProviderDeps } from './providers.js'
+import type { ProviderService } from './providers.js'
 
 const VARIABLE = 'PROVIDERS_FILE'
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/
+const checkEntry = validator(ProviderFileEntry)
 
 type Env = Record<string, string | undefined>
 
@@ -33,18 +36,17 @@ export function loadProvidersFile(path: string, env: Env = process.env): Provide
   return entries.map((entry: unknown, index) => {
     const name = `provider ${index + 1}${isRecord(entry) && typeof entry.id === 'string' ? ` (${entry.id})` : ''}`
     if (!isRecord(entry)) throw new ConfigError(VARIABLE, `${name} must be an object`)
-    const { clientSecretEnv, clientSecret, ...rest } = entry
-    if (clientSecret !== undefined) {
+    if (entry.clientSecret !== undefined) {
       throw new ConfigError(VARIABLE, `${name}: give clientSecretEnv (an environment variable), not clientSecret`)
     }
-    if (typeof clientSecretEnv !== 'string' || !ENV_NAME.test(clientSecretEnv)) {
-      throw new ConfigError(VARIABLE, `${name}: clientSecretEnv must name an environment variable`)
-    }
+    const checked = checkEntry(entry)
+    if (!checked.ok) throw new ConfigError(VARIABLE, `${name}: ${checked.errors.join('; ')}`)
+    const { clientSecretEnv, ...fields } = checked.value
     const secret = env[clientSecretEnv]
     if (!secret) throw new ConfigError(VARIABLE, `${name}: environment variable ${clientSecretEnv} is not set`)
     let input: ProviderInput
     try {
-      input = parseProviderInput({ ...rest, clientSecret: secret }, { requireSecret: true })
+      input = parseProviderInput({ ...fields, clientSecret: secret }, { requireSecret: true })
     } catch (err) {
       if (err instanceof BrokerError) throw new ConfigError(VARIABLE, `${name}: ${err.message}`)
       throw err
@@ -57,11 +59,11 @@ export function loadProvidersFile(path: string, env: Env = process.env): Provide
 
 /** Upserts every provider of the file; providers not in the file are left alone. */
 export async function applyProvidersFile(
-  deps: ProviderDeps,
+  providers: Pick<ProviderService, 'upsert'>,
   inputs: ProviderInput[],
 ): Promise<Record<'created' | 'updated' | 'unchanged', string[]>> {
   const result: Record<'created' | 'updated' | 'unchanged', string[]> = { created: [], updated: [], unchanged: [] }
-  for (const input of inputs) result[await upsertProvider(deps, input, 'system')].push(input.id)
+  for (const input of inputs) result[await providers.upsert(input, 'system')].push(input.id)
   return result
 }
 

@@ -1,45 +1,24 @@
-import type { Deps } from '../app.js'
-import type { DbClient } from '../db/client.js'
+import { recordAudit, type Actor } from '../db/audit.js'
+import type { Db } from '../db/client.js'
+import { countProviderConnections } from '../db/connections/index.js'
 import { isUniqueViolation } from '../db/errors.js'
 import type { Prisma, Provider } from '../db/generated/client.js'
+import { providerIdCursor, limitOf, toPage, type Page, type PageRequest } from '../db/pagination.js'
+import type { Deps } from '../deps.js'
 import { conflict, notFound } from '../errors.js'
+import type { TokenEndpointAuthMethod } from '../providers/client-auth.js'
 import { clientSecretContext } from '../providers/registry.js'
-import { recordAudit, type Actor } from './audit.js'
-import { decodeCursor, toPage, type Page } from './pagination.js'
+import type { ProviderView } from '../schemas/provider.js'
+import { callbackUrl } from '../urls/public.js'
 import type { ProviderInput } from './provider-input.js'
-import { callbackUrl } from './public-urls.js'
 
-export type ProviderDeps = Pick<Deps, 'prisma' | 'keyring' | 'providers' | 'config'>
-
-/** A provider as the admin API shows it: the client secret only as `hasClientSecret`. */
-export interface ProviderView {
-  id: string
-  preset: string | null
-  displayName: string | null
-  issuer: string | null
-  authorizationEndpoint: string | null
-  tokenEndpoint: string | null
-  revocationEndpoint: string | null
-  clientId: string
-  hasClientSecret: boolean
-  tokenEndpointAuthMethod: string
-  scopes: string[]
-  authorizationParams: Record<string, string>
-  pkce: boolean
-  defaultTokenLifetimeSeconds: number
-  refreshMarginSeconds: number | null
-  credentialsStatus: string
-  credentialsError: string | null
-  credentialsCheckedAt: Date | null
-  redirectUri: string
-  createdAt: Date
-  updatedAt: Date
-}
+export type ProviderDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config'>
 
 export function toProviderView(row: Provider, publicUrl: URL): ProviderView {
-  const { clientSecretEnc, authorizationParams, ...rest } = row
+  const { clientSecretEnc, authorizationParams, tokenEndpointAuthMethod, ...rest } = row
   return {
     ...rest,
+    tokenEndpointAuthMethod: tokenEndpointAuthMethod as TokenEndpointAuthMethod,
     hasClientSecret: clientSecretEnc !== null,
     authorizationParams: (authorizationParams ?? {}) as Record<string, string>,
     redirectUri: callbackUrl(publicUrl, row.id).href,
@@ -71,137 +50,143 @@ function changedFields(row: Provider, fields: ReturnType<typeof storedFields>): 
     .map(([name]) => name)
 }
 
-export async function listProviders(
-  deps: ProviderDeps,
-  { limit, cursor }: { limit: number; cursor?: string },
-): Promise<Page<ProviderView>> {
-  const after = cursor ? decodeCursor(cursor, 1)[0] : undefined
-  const rows = await deps.prisma.provider.findMany({
-    where: after === undefined ? {} : { id: { gt: after } },
-    orderBy: { id: 'asc' },
-    take: limit + 1,
-  })
-  return toPage(
-    rows,
-    limit,
-    (row) => toProviderView(row, deps.config.PUBLIC_URL),
-    (row) => [row.id],
-  )
-}
+/** The providers the admin manages; every change is audited and drops the cached discovery of that provider. */
+export function createProviderService(deps: ProviderDeps) {
+  const { db, keyring } = deps
+  const view = (row: Provider) => toProviderView(row, deps.config.PUBLIC_URL)
+  const sealSecret = (id: string, secret: string) => keyring.encrypt(secret, clientSecretContext(id))
 
-export async function getProvider(deps: Pick<Deps, 'prisma' | 'config'>, id: string): Promise<ProviderView> {
-  const row = await deps.prisma.provider.findUnique({ where: { id } })
-  if (!row) throw notFound('provider')
-  return toProviderView(row, deps.config.PUBLIC_URL)
-}
-
-export async function createProvider(deps: ProviderDeps, input: ProviderInput, actor: Actor): Promise<ProviderView> {
-  const { id, clientSecret } = input
-  let row: Provider
-  try {
-    row = await deps.prisma.$transaction(async (tx) => {
-      const created = await tx.provider.create({
-        data: {
-          id,
-          ...storedFields(input),
-          clientSecretEnc:
-            clientSecret === undefined ? null : deps.keyring.encrypt(clientSecret, clientSecretContext(id)),
-        },
-      })
-      await recordAudit(tx, {
-        actor,
-        action: 'provider.created',
-        subjectType: 'provider',
-        subjectId: id,
-        providerId: id,
-        detail: { preset: input.preset },
-      })
-      return created
+  async function writeUpdate(tx: Db, existing: Provider, input: ProviderInput, actor: Actor): Promise<Provider> {
+    const fields = storedFields(input)
+    const changed = changedFields(existing, fields)
+    const secretGiven = input.clientSecret !== undefined
+    const updated = await tx.prisma.provider.update({
+      where: { id: input.id },
+      data: {
+        ...fields,
+        ...(secretGiven
+          ? {
+              clientSecretEnc: sealSecret(input.id, input.clientSecret as string),
+              // new credentials: whatever was concluded about the old ones no longer holds
+              credentialsStatus: 'ok',
+              credentialsError: null,
+              credentialsCheckedAt: null,
+            }
+          : {}),
+      },
     })
-  } catch (err) {
-    if (isUniqueViolation(err)) throw conflict(`provider ${id} already exists`)
-    throw err
+    await recordAudit(tx, {
+      actor,
+      action: 'provider.updated',
+      subjectType: 'provider',
+      subjectId: input.id,
+      providerId: input.id,
+      detail: { changed, clientSecretReplaced: secretGiven },
+    })
+    return updated
   }
-  deps.providers.invalidate(id)
-  return toProviderView(row, deps.config.PUBLIC_URL)
-}
 
-/** Replaces a provider's settings; its client secret only when one is given. */
-export async function updateProvider(deps: ProviderDeps, input: ProviderInput, actor: Actor): Promise<ProviderView> {
-  const row = await deps.prisma.$transaction(async (tx) => {
-    const existing = await tx.provider.findUnique({ where: { id: input.id } })
-    if (!existing) throw notFound('provider')
-    return writeUpdate(deps, tx, existing, input, actor)
-  })
-  deps.providers.invalidate(input.id)
-  return toProviderView(row, deps.config.PUBLIC_URL)
-}
-
-/** Creates or updates; writes (and audits) only what differs. Used for PROVIDERS_FILE at start. */
-export async function upsertProvider(
-  deps: ProviderDeps,
-  input: ProviderInput,
-  actor: Actor,
-): Promise<'created' | 'updated' | 'unchanged'> {
-  const existing = await deps.prisma.provider.findUnique({ where: { id: input.id } })
-  if (!existing) {
-    await createProvider(deps, input, actor)
-    return 'created'
-  }
-  const secretChanged = input.clientSecret !== undefined && input.clientSecret !== storedSecret(deps, existing)
-  if (changedFields(existing, storedFields(input)).length === 0 && !secretChanged) return 'unchanged'
-  await updateProvider(deps, input, actor)
-  return 'updated'
-}
-
-function storedSecret(deps: Pick<Deps, 'keyring'>, row: Provider): string | undefined {
-  return row.clientSecretEnc ? deps.keyring.decrypt(row.clientSecretEnc, clientSecretContext(row.id)) : undefined
-}
-
-async function writeUpdate(deps: ProviderDeps, tx: DbClient, existing: Provider, input: ProviderInput, actor: Actor) {
-  const fields = storedFields(input)
-  const changed = changedFields(existing, fields)
-  const secretGiven = input.clientSecret !== undefined
-  const updated = await tx.provider.update({
-    where: { id: input.id },
-    data: {
-      ...fields,
-      ...(secretGiven
-        ? {
-            clientSecretEnc: deps.keyring.encrypt(input.clientSecret as string, clientSecretContext(input.id)),
-            // new credentials: whatever was concluded about the old ones no longer holds
-            credentialsStatus: 'ok',
-            credentialsError: null,
-            credentialsCheckedAt: null,
-          }
-        : {}),
-    },
-  })
-  await recordAudit(tx, {
-    actor,
-    action: 'provider.updated',
-    subjectType: 'provider',
-    subjectId: input.id,
-    providerId: input.id,
-    detail: { changed, clientSecretReplaced: secretGiven },
-  })
-  return updated
-}
-
-/** Refused while connections use the provider: deleting it would drop their tokens without revoking them. */
-export async function deleteProvider(deps: ProviderDeps, id: string, actor: Actor): Promise<void> {
-  await deps.prisma.$transaction(async (tx) => {
-    // the row lock makes a connection being stored right now (its foreign key check) wait, so the count holds
-    const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM providers WHERE id = ${id} FOR UPDATE`
-    if (locked.length === 0) throw notFound('provider')
-    const connections = await tx.connection.count({ where: { providerId: id } })
-    if (connections > 0) {
-      throw conflict(
-        `provider ${id} has ${connections} connection(s): delete them first (DELETE /admin/connections/:id)`,
-      )
+  async function create(input: ProviderInput, actor: Actor): Promise<ProviderView> {
+    const { id, clientSecret } = input
+    let row: Provider
+    try {
+      row = await db.transaction(async (tx) => {
+        const created = await tx.prisma.provider.create({
+          data: {
+            id,
+            ...storedFields(input),
+            clientSecretEnc: clientSecret === undefined ? null : sealSecret(id, clientSecret),
+          },
+        })
+        await recordAudit(tx, {
+          actor,
+          action: 'provider.created',
+          subjectType: 'provider',
+          subjectId: id,
+          providerId: id,
+          detail: { preset: input.preset },
+        })
+        return created
+      })
+    } catch (err) {
+      if (isUniqueViolation(err)) throw conflict(`provider ${id} already exists`)
+      throw err
     }
-    await tx.provider.delete({ where: { id } })
-    await recordAudit(tx, { actor, action: 'provider.deleted', subjectType: 'provider', subjectId: id, providerId: id })
-  })
-  deps.providers.invalidate(id)
+    deps.providers.invalidate(id)
+    return view(row)
+  }
+
+  /** Replaces a provider's settings; its client secret only when one is given. */
+  async function update(input: ProviderInput, actor: Actor): Promise<ProviderView> {
+    const row = await db.transaction(async (tx) => {
+      const existing = await tx.prisma.provider.findUnique({ where: { id: input.id } })
+      if (!existing) throw notFound('provider')
+      return writeUpdate(tx, existing, input, actor)
+    })
+    deps.providers.invalidate(input.id)
+    return view(row)
+  }
+
+  return {
+    async list(page: PageRequest): Promise<Page<ProviderView>> {
+      const after = page.cursor === undefined ? undefined : providerIdCursor.decode(page.cursor)
+      const rows = await db.prisma.provider.findMany({
+        where: after === undefined ? {} : { id: { gt: after } },
+        orderBy: { id: 'asc' },
+        take: limitOf(page) + 1,
+      })
+      return toPage(rows, limitOf(page), view, providerIdCursor.keyOf)
+    },
+
+    async get(id: string): Promise<ProviderView> {
+      const row = await db.prisma.provider.findUnique({ where: { id } })
+      if (!row) throw notFound('provider')
+      return view(row)
+    },
+
+    create,
+    update,
+
+    /** Creates or updates; writes (and audits) only what differs. Used for PROVIDERS_FILE at start. */
+    async upsert(input: ProviderInput, actor: Actor): Promise<'created' | 'updated' | 'unchanged'> {
+      const existing = await db.prisma.provider.findUnique({ where: { id: input.id } })
+      if (!existing) {
+        await create(input, actor)
+        return 'created'
+      }
+      const stored = existing.clientSecretEnc
+        ? keyring.decrypt(existing.clientSecretEnc, clientSecretContext(existing.id))
+        : undefined
+      const secretChanged = input.clientSecret !== undefined && input.clientSecret !== stored
+      if (changedFields(existing, storedFields(input)).length === 0 && !secretChanged) return 'unchanged'
+      await update(input, actor)
+      return 'updated'
+    },
+
+    /** Refused while connections use the provider: deleting it would drop their tokens without revoking them. */
+    async remove(id: string, actor: Actor): Promise<void> {
+      await db.transaction(async (tx) => {
+        // the row lock makes a connection being stored right now (its foreign key check) wait, so the count holds
+        const locked = await tx.prisma.$queryRaw<{ id: string }[]>`SELECT id FROM providers WHERE id = ${id} FOR UPDATE`
+        if (locked.length === 0) throw notFound('provider')
+        const connections = await countProviderConnections(tx, id)
+        if (connections > 0) {
+          throw conflict(
+            `provider ${id} has ${connections} connection(s): delete them first (DELETE /admin/connections/:id)`,
+          )
+        }
+        await tx.prisma.provider.delete({ where: { id } })
+        await recordAudit(tx, {
+          actor,
+          action: 'provider.deleted',
+          subjectType: 'provider',
+          subjectId: id,
+          providerId: id,
+        })
+      })
+      deps.providers.invalidate(id)
+    },
+  }
 }
+
+export type ProviderService = ReturnType<typeof createProviderService>

@@ -9,6 +9,7 @@ export interface RefreshState {
   nextRefreshAt: Date | null
   lastRefreshedAt: Date | null
   refreshTokenEnc: Uint8Array | null
+  failureCount: number
 }
 
 /**
@@ -27,8 +28,14 @@ export type RefreshReason =
   | 'valid_for_min_ttl'
   | 'forced'
   | 'refreshed_since_asked'
+  | 'in_backoff'
 
-/** Whether to call the provider; `reason` is logged with every refresh. */
+/**
+ * Whether to call the provider, and why (or why not); `reason` is logged with every refresh. A connection in backoff
+ * after failures is not refreshed for a caller's minTtl before its next attempt (`in_backoff`), so a busy caller
+ * cannot turn one broken connection into a refresh storm; the scheduler's `due` is that next attempt, and an admin's
+ * `force` ignores it.
+ */
 export function shouldRefresh(
   connection: RefreshState,
   now: Date,
@@ -41,8 +48,14 @@ export function shouldRefresh(
     return { should: false, reason }
   }
   if (!connection.refreshTokenEnc) return { should: false, reason: 'no_refresh_token' }
+  if (need.kind === 'minTtl' && inBackoff(connection, now)) return { should: false, reason: 'in_backoff' }
   const reason = need.kind === 'due' ? 'due' : need.kind === 'minTtl' ? 'expires_within_min_ttl' : 'forced'
   return { should: true, reason }
+}
+
+/** Failing, and its next attempt not yet due. */
+export function inBackoff(connection: Pick<RefreshState, 'failureCount' | 'nextRefreshAt'>, now: Date): boolean {
+  return connection.failureCount > 0 && connection.nextRefreshAt !== null && connection.nextRefreshAt > now
 }
 
 /** Whether the stored token already meets the need, so that no refresh is wanted. */

@@ -1,18 +1,18 @@
-import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import * as client from 'openid-client'
-import type { Deps } from '../app.js'
 import type { Secret } from '../crypto/secret.js'
-import { findLeased, releaseLease, takeLease, type ConnectionWithProvider } from '../db/connection-leases.js'
+import type { Actor } from '../db/audit.js'
+import { findConnection, releaseLease, takeLeaseOrWait, type ConnectionWithProvider } from '../db/connections/index.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import type { Connection } from '../db/generated/client.js'
+import type { Deps } from '../deps.js'
+import { BrokerError, notFound, providerUnavailable, reauthorizationRequired } from '../errors.js'
 import { classifyProviderError, type ProviderFailure } from '../providers/failures.js'
-import type { Actor } from './audit.js'
 import { openRefreshToken } from './connection-tokens.js'
-import { LeaseLostError, writeFailure, writeRefreshed, type LeaseHold, type RefreshTrigger } from './refresh-store.js'
+import { createRefreshOutcomes, LeaseLostError, type LeaseHold, type RefreshTrigger } from './refresh-store.js'
 import { backoffSeconds, satisfies, shouldRefresh, type RefreshNeed } from './refresh-rules.js'
 
-export { FAILURES_BEFORE_NOTICE, displayTokenType, type RefreshTrigger } from './refresh-store.js'
+export { FAILURES_BEFORE_NOTICE, type RefreshTrigger } from './refresh-store.js'
 
 export type RefreshResult =
   | { kind: 'refreshed'; connection: Connection }
@@ -27,28 +27,53 @@ export type RefreshResult =
   /** Our lease was taken over before we could store; what we got from the provider is gone. */
   | { kind: 'lease_lost' }
 
+/**
+ * What a caller of a refresh is told when it did not end with a usable token: the one mapping of refresh outcomes to
+ * errors, for GET /tokens and the admin's refresh alike. Undefined when the connection holds a token now.
+ */
+export function refreshError(result: RefreshResult, now: Date): BrokerError | undefined {
+  switch (result.kind) {
+    case 'refreshed':
+    case 'fresh':
+      return undefined
+    case 'reauthorization_required':
+      return reauthorizationRequired()
+    case 'no_refresh_token':
+      return reauthorizationRequired('the access token expires and there is no refresh token to renew it')
+    case 'failed':
+      return providerUnavailable(
+        `refresh failed: ${result.message}`,
+        result.retryAt ? Math.ceil((result.retryAt.getTime() - now.getTime()) / 1000) : undefined,
+      )
+    case 'busy':
+      return providerUnavailable('another instance is refreshing this connection; try again', 1)
+    case 'lease_lost':
+      return providerUnavailable('the refresh could not be stored; try again', 1)
+    case 'not_found':
+      return notFound('connection')
+  }
+}
+
 export interface RefreshRequest {
   need: RefreshNeed
   trigger: RefreshTrigger
   actor: Actor
-  /** A lease the caller already holds on the connection (the scheduler's claim). */
-  leaseOwner?: string
-  /** The row as that lease took it, with its provider: no need to read it again. */
-  leased?: ConnectionWithProvider
+  /** The scheduler's claim: the row as its lease took it, with its provider, and the lease's owner. */
+  claimed?: { row: ConnectionWithProvider; owner: string }
   /** How long to wait while another instance holds the lease (0: answer `busy` at once). */
   waitMs?: number
 }
 
 export interface RefreshServiceOptions {
-  /** How long a lease lasts: longer than the slowest provider call (discovery plus grant) can take. */
-  leaseSeconds: number
   /** Told about every stored change, so a cache can forget the connection. */
   onChange?: (connection: { providerId: string; userId: string }) => void
 }
 
-type RefreshDeps = Pick<Deps, 'prisma' | 'keyring' | 'providers' | 'metrics' | 'now' | 'instanceId' | 'log' | 'config'>
+type RefreshDeps = Pick<
+  Deps,
+  'db' | 'keyring' | 'providers' | 'metrics' | 'now' | 'instanceId' | 'log' | 'config' | 'timing'
+>
 
-const POLL_MS = 100
 const STORE_ATTEMPTS = 3
 const STORE_PATIENCE_MS = 5 * 60_000
 
@@ -57,23 +82,18 @@ const STORE_PATIENCE_MS = 5 * 60_000
  * across instances (a lease in Postgres, re-read once taken), the provider called outside any transaction,
  * the outcome stored with the lease released in one owner-checked transaction.
  */
-export function createRefreshService(deps: RefreshDeps, options: RefreshServiceOptions) {
-  const { prisma, keyring, metrics, log } = deps
+export function createRefreshService(deps: RefreshDeps, options: RefreshServiceOptions = {}) {
+  const { db, keyring, metrics, log } = deps
+  const outcomes = createRefreshOutcomes(deps)
   const inFlight = new Map<string, Promise<RefreshResult>>()
-  const leaseMs = options.leaseSeconds * 1000
-
-  const newOwner = () => `${deps.instanceId}/${randomBytes(6).toString('base64url')}`
-  const leaseTerms = (owner: string) => {
-    const now = deps.now()
-    return { owner, now, until: new Date(now.getTime() + leaseMs) }
-  }
+  const leasePolicy = { instanceId: deps.instanceId, now: deps.now, leaseSeconds: deps.timing.leaseSeconds }
 
   function refresh(id: string, request: RefreshRequest): Promise<RefreshResult> {
     const running = inFlight.get(id)
     if (running) {
       // The scheduler claimed the row while a request of this process was about to lease it: that request now
       // waits for the scheduler's lease, which nobody would use. Hand the lease over instead of joining a deadlock.
-      if (request.leaseOwner) return releaseLease(prisma, id, request.leaseOwner).then(() => running)
+      if (request.claimed) return releaseLease(db, id, request.claimed.owner).then(() => running)
       return running
     }
     const started = run(id, request).finally(() => inFlight.delete(id))
@@ -82,32 +102,30 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
   }
 
   async function run(id: string, request: RefreshRequest): Promise<RefreshResult> {
-    if (request.leaseOwner) {
-      const row = request.leased ?? (await findLeased(prisma, id, request.leaseOwner))
-      return row ? refreshUnderLease(row, request.leaseOwner, request) : { kind: 'lease_lost' }
-    }
+    if (request.claimed) return refreshUnderLease(request.claimed.row, request.claimed.owner, request)
     const askedAt = deps.now()
-    const deadline = Date.now() + (request.waitMs ?? 0)
-    for (;;) {
-      const owner = newOwner()
-      const leased = await takeLease(prisma, id, leaseTerms(owner))
-      if (leased) return refreshUnderLease(leased, owner, request)
+    const taken = await takeLeaseOrWait<RefreshResult>(db, id, leasePolicy, {
+      waitMs: request.waitMs ?? 0,
       // another instance holds the lease: wait for its outcome instead of refreshing again
-      const row = await prisma.connection.findUnique({ where: { id } })
-      if (!row) return { kind: 'not_found' }
-      if (row.status !== 'active') return { kind: 'reauthorization_required', connection: row }
-      if (satisfies(row, deps.now(), request.need)) return { kind: 'fresh', connection: row }
-      if (row.lastErrorAt && row.lastErrorAt >= askedAt) {
-        return {
-          kind: 'failed',
-          message: row.lastError ?? 'refresh failed',
-          retryAt: row.nextRefreshAt,
-          connection: row,
+      whileHeld: async () => {
+        const row = await findConnection(db, id)
+        if (!row) return { kind: 'not_found' }
+        if (row.status !== 'active') return { kind: 'reauthorization_required', connection: row }
+        if (satisfies(row, deps.now(), request.need)) return { kind: 'fresh', connection: row }
+        if (row.lastErrorAt && row.lastErrorAt >= askedAt) {
+          return {
+            kind: 'failed',
+            message: row.lastError ?? 'refresh failed',
+            retryAt: row.nextRefreshAt,
+            connection: row,
+          }
         }
-      }
-      if (Date.now() >= deadline) return { kind: 'busy' }
-      await sleep(POLL_MS)
-    }
+        return undefined
+      },
+    })
+    if (taken.kind === 'settled') return taken.value
+    if (taken.kind === 'timed_out') return { kind: 'busy' }
+    return refreshUnderLease(taken.row, taken.owner, request)
   }
 
   async function refreshUnderLease(
@@ -117,11 +135,18 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
   ): Promise<RefreshResult> {
     const decision = shouldRefresh(row, deps.now(), request.need)
     if (!decision.should) {
-      await releaseLease(prisma, row.id, owner)
+      await releaseLease(db, row.id, owner)
       const connection = withoutLease(row)
-      if (decision.reason === 'not_active') return { kind: 'reauthorization_required', connection }
-      if (decision.reason === 'no_refresh_token') return { kind: 'no_refresh_token', connection }
-      return { kind: 'fresh', connection }
+      switch (decision.reason) {
+        case 'not_active':
+          return { kind: 'reauthorization_required', connection }
+        case 'no_refresh_token':
+          return { kind: 'no_refresh_token', connection }
+        case 'in_backoff':
+          return { kind: 'failed', message: row.lastError ?? 'refresh failed', retryAt: row.nextRefreshAt, connection }
+        default:
+          return { kind: 'fresh', connection }
+      }
     }
     log.debug({ connectionId: row.id, reason: decision.reason, trigger: request.trigger }, 'refreshing')
     const refreshToken = openRefreshToken(keyring, row) as Secret
@@ -144,7 +169,7 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
 
   async function storeSuccess(hold: LeaseHold, response: client.TokenEndpointResponse): Promise<RefreshResult> {
     const now = deps.now()
-    const saved = await storeUnderLease(hold.trigger, 'success', () => writeRefreshed(deps, hold, response, now))
+    const saved = await storeUnderLease(hold.trigger, 'success', () => outcomes.succeeded(hold, response, now))
     if (!saved) return { kind: 'lease_lost' }
     options.onChange?.(saved)
     return { kind: 'refreshed', connection: saved }
@@ -163,9 +188,7 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
       { connectionId: row.id, provider: row.providerId, trigger, failure: failure.kind, failureCount },
       `refresh failed: ${failure.message}`,
     )
-    const saved = await storeUnderLease(trigger, failure.kind, () =>
-      writeFailure(deps, hold, failure, { now, retryAt }),
-    )
+    const saved = await storeUnderLease(trigger, failure.kind, () => outcomes.failed(hold, failure, { now, retryAt }))
     if (!saved) return { kind: 'lease_lost' }
     options.onChange?.(saved)
     if (saved.status !== 'active') return { kind: 'reauthorization_required', connection: saved }

@@ -1,23 +1,24 @@
-import { randomBytes } from 'node:crypto'
-import { setTimeout as sleep } from 'node:timers/promises'
 import * as client from 'openid-client'
-import type { Deps } from '../app.js'
-import { takeLease, type ConnectionWithProvider } from '../db/connection-leases.js'
+import { recordAudit, type Actor } from '../db/audit.js'
+import {
+  deleteConnection,
+  findConnectionWithProvider,
+  takeLeaseOrWait,
+  type ConnectionKey,
+  type ConnectionWithProvider,
+} from '../db/connections/index.js'
+import type { Deps } from '../deps.js'
 import { notFound } from '../errors.js'
 import { classifyProviderError } from '../providers/failures.js'
+import { isUuid } from '../schemas/ids.js'
 import { emitConnectionEvent } from '../webhooks/outbox.js'
-import { recordAudit, type Actor } from './audit.js'
+import { assertProviderAllowed, type Caller } from './callers.js'
 import { openAccessToken, openRefreshToken } from './connection-tokens.js'
-
-export type ConnectionKey = { id: string } | { providerId: string; userId: string }
 
 /** What happened at the provider: `revoked`, `failed` (deleted anyway), or `unsupported` (no revocation endpoint). */
 export type RevocationOutcome = 'revoked' | 'failed' | 'unsupported'
 
-type RevokeDeps = Pick<Deps, 'prisma' | 'keyring' | 'providers' | 'now' | 'instanceId' | 'log'>
-
-const POLL_MS = 100
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+type RevokeDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'now' | 'instanceId' | 'log' | 'timing'>
 
 /**
  * Disconnects a user: revokes the refresh token and then the access token at the provider (RFC 7009) when it
@@ -30,40 +31,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  */
 export function createConnectionRevoker(
   deps: RevokeDeps,
-  options: {
-    leaseSeconds: number
-    waitMs: number
-    onChange?: (connection: { providerId: string; userId: string }) => void
-  },
+  options: { onChange?: (connection: ConnectionKey) => void } = {},
 ) {
-  const { prisma, keyring, log } = deps
+  const { db, keyring, log } = deps
+  const leasePolicy = { instanceId: deps.instanceId, now: deps.now, leaseSeconds: deps.timing.leaseSeconds }
 
-  async function find(key: ConnectionKey): Promise<ConnectionWithProvider | null> {
-    if ('id' in key) {
-      if (!UUID.test(key.id)) return null
-      return prisma.connection.findUnique({ where: { id: key.id }, include: { provider: true } })
-    }
-    return prisma.connection.findUnique({ where: { providerId_userId: key }, include: { provider: true } })
+  async function find(which: { id: string } | ConnectionKey): Promise<ConnectionWithProvider | null> {
+    if ('id' in which && !isUuid(which.id)) return null
+    return findConnectionWithProvider(db, which)
   }
 
   /** Waits for a refresh in flight (its lease) so the newest refresh token is the one revoked. */
   async function leased(row: ConnectionWithProvider): Promise<ConnectionWithProvider> {
-    const owner = `${deps.instanceId}/${randomBytes(6).toString('base64url')}`
-    const deadline = Date.now() + options.waitMs
-    for (;;) {
-      const now = deps.now()
-      const taken = await takeLease(prisma, row.id, {
-        owner,
-        now,
-        until: new Date(now.getTime() + options.leaseSeconds * 1000),
-      })
-      if (taken) return taken
-      if (Date.now() >= deadline) {
-        log.warn({ connectionId: row.id }, 'deleting a connection whose lease is still held elsewhere')
-        return (await find({ id: row.id })) ?? row
-      }
-      await sleep(POLL_MS)
-    }
+    const taken = await takeLeaseOrWait(db, row.id, leasePolicy, { waitMs: deps.timing.waitMs })
+    if (taken.kind === 'leased') return taken.row
+    log.warn({ connectionId: row.id }, 'deleting a connection whose lease is still held elsewhere')
+    return (await find({ id: row.id })) ?? row
   }
 
   async function revokeAtProvider(
@@ -92,8 +75,11 @@ export function createConnectionRevoker(
     return error ? { outcome: 'failed', error } : { outcome: 'revoked' }
   }
 
-  async function revoke(key: ConnectionKey, actor: Actor): Promise<{ revocation: RevocationOutcome }> {
-    const found = await find(key)
+  async function revoke(
+    which: { id: string } | ConnectionKey,
+    actor: Actor,
+  ): Promise<{ revocation: RevocationOutcome }> {
+    const found = await find(which)
     if (!found) throw notFound('connection')
     const row = await leased(found)
     const revocation = await revokeAtProvider(row)
@@ -101,9 +87,8 @@ export function createConnectionRevoker(
       log.warn({ connectionId: row.id, provider: row.providerId }, `revocation failed: ${revocation.error}`)
     }
     const now = deps.now()
-    await prisma.$transaction(async (tx) => {
-      const { count } = await tx.connection.deleteMany({ where: { id: row.id } })
-      if (count === 0) return
+    await db.transaction(async (tx) => {
+      if (!(await deleteConnection(tx, row.id))) return
       const detail = { revocation: revocation.outcome, ...(revocation.error ? { error: revocation.error } : {}) }
       await recordAudit(tx, {
         actor,
@@ -131,7 +116,14 @@ export function createConnectionRevoker(
     return { revocation: revocation.outcome }
   }
 
-  return { revoke }
+  return {
+    revoke,
+    /** DELETE /connections: a caller disconnects one of its users, at a provider it is allowed. */
+    disconnect(caller: Caller, key: ConnectionKey): Promise<{ revocation: RevocationOutcome }> {
+      assertProviderAllowed(caller, key.providerId)
+      return revoke(key, `client:${caller.id}`)
+    },
+  }
 }
 
 export type ConnectionRevoker = ReturnType<typeof createConnectionRevoker>

@@ -1,18 +1,19 @@
-import type { Deps } from '../app.js'
-import { Secret } from '../crypto/secret.js'
-import { createConnectionReader } from '../db/connection-reads.js'
-import { BrokerError, forbidden, invalidRequest, notFound } from '../errors.js'
-import type { Caller } from '../http/plugins/auth.js'
+import type { Secret } from '../crypto/secret.js'
+import { createConnectionReader } from '../db/connections/index.js'
+import type { Connection } from '../db/generated/client.js'
+import type { Deps } from '../deps.js'
+import { invalidRequest, notFound, providerUnavailable, reauthorizationRequired } from '../errors.js'
+import { assertProviderAllowed, type Caller } from './callers.js'
 import { openAccessToken } from './connection-tokens.js'
-import type { RefreshService } from './refresh.js'
-import { effectiveMinTtl, remainingSeconds } from './refresh-rules.js'
+import { refreshError, type RefreshService } from './refresh.js'
+import { effectiveMinTtl, remainingSeconds, shouldRefresh } from './refresh-rules.js'
 import type { CachedToken, TokenCache } from './token-cache.js'
 
 export interface TokenQuery {
   caller: Caller
   userId: string
   /** Optional when exactly one provider is configured. */
-  providerId?: string
+  providerId?: string | undefined
   /** Seconds the token must stay valid; capped by effectiveMinTtl. */
   minTtl: number
 }
@@ -28,44 +29,35 @@ export interface ServedToken {
   refreshed: boolean
 }
 
-/** A 503 that says when to try again. */
-export class ProviderUnavailableError extends BrokerError {
-  readonly retryAfterSeconds: number | undefined
-
-  constructor(message: string, retryAfterSeconds?: number) {
-    super('provider_unavailable', message)
-    this.retryAfterSeconds = retryAfterSeconds
-  }
-}
-
-const reauthorizationRequired = (message: string) => new BrokerError('reauthorization_required', message)
-
-type ServeDeps = Pick<Deps, 'prisma' | 'keyring' | 'now'>
+type ServeDeps = Pick<Deps, 'db' | 'keyring' | 'now' | 'timing'>
 
 const SOLE_PROVIDER_TTL_MS = 5_000
 // A provider's refresh margin is read at most this often: on a cold read, a second query for it cost as much as
 // the read of the connection itself.
 const PROVIDER_MARGIN_TTL_MS = 5_000
+// A refreshed token that is still too short for minTtl is not refreshed again and again within one request.
+const MAX_REFRESHES_PER_REQUEST = 2
 
 /**
  * GET /tokens: a token valid for at least the (capped) minTtl, from the cache, from the database, or after a
- * refresh shared with every concurrent caller. A connection in backoff is not refreshed on demand: callers
- * get 503 until its next attempt, so a busy caller cannot turn one broken connection into a refresh storm.
+ * refresh shared with every concurrent caller. Whether to refresh is shouldRefresh's decision, including that a
+ * connection in backoff is not refreshed on demand: its callers get 503 until its next attempt.
  */
 export function createTokenService(
   deps: ServeDeps,
-  { refresher, cache, waitMs }: { refresher: RefreshService; cache: TokenCache; waitMs: number },
+  { refresher, cache }: { refresher: RefreshService; cache: TokenCache },
 ) {
-  const { prisma, keyring } = deps
+  const { db, keyring } = deps
+  const { waitMs } = deps.timing
   let soleProvider: { id: string | null; count: number; at: number } | undefined
   const margins = new Map<string, { seconds: number | null; at: number }>()
-  const reader = createConnectionReader(prisma)
+  const reader = createConnectionReader(db)
 
   async function resolveProvider(given: string | undefined): Promise<string> {
     if (given) return given
     const now = Date.now()
     if (!soleProvider || now - soleProvider.at > SOLE_PROVIDER_TTL_MS) {
-      const rows = await prisma.provider.findMany({ select: { id: true }, take: 2 })
+      const rows = await db.prisma.provider.findMany({ select: { id: true }, take: 2 })
       soleProvider = { id: rows.length === 1 ? (rows[0]?.id ?? null) : null, count: rows.length, at: now }
     }
     if (soleProvider.id === null) {
@@ -80,7 +72,10 @@ export function createTokenService(
     const now = Date.now()
     const known = margins.get(providerId)
     if (known && now - known.at <= PROVIDER_MARGIN_TTL_MS) return known.seconds
-    const row = await prisma.provider.findUnique({ where: { id: providerId }, select: { refreshMarginSeconds: true } })
+    const row = await db.prisma.provider.findUnique({
+      where: { id: providerId },
+      select: { refreshMarginSeconds: true },
+    })
     const seconds = row?.refreshMarginSeconds ?? null
     margins.set(providerId, { seconds, at: now })
     return seconds
@@ -98,82 +93,71 @@ export function createTokenService(
     }
   }
 
+  function cached(row: Connection & { expiresAt: Date }, providerMarginSeconds: number | null): CachedToken {
+    const token: CachedToken = {
+      connectionId: row.id,
+      providerId: row.providerId,
+      userId: row.userId,
+      accessToken: openAccessToken(keyring, row),
+      tokenType: row.tokenType,
+      scope: row.scope,
+      expiresAt: row.expiresAt,
+      lifetimeSeconds: row.lifetimeSeconds,
+      providerMarginSeconds,
+    }
+    cache.set(token)
+    return token
+  }
+
   async function serve(query: TokenQuery): Promise<ServedToken> {
     const providerId = await resolveProvider(query.providerId)
-    if (!query.caller.allowedProviders.includes(providerId)) {
-      throw forbidden(`provider "${providerId}" is not allowed for this caller`)
-    }
-    const hit = cache.get(providerId, query.userId)
+    assertProviderAllowed(query.caller, providerId)
+    const key = { providerId, userId: query.userId }
+    const hit = cache.get(key)
     if (hit && isEnough(hit, query.minTtl, deps.now())) return served(hit, false)
 
-    const found = await reader.read(providerId, query.userId)
-    if (!found) throw notFound('connection')
-    const provider = { refreshMarginSeconds: await providerMargin(providerId) }
-    let row = found
-    for (let attempt = 0; ; attempt++) {
-      if (row.status !== 'active') {
-        cache.forget(providerId, query.userId)
-        throw reauthorizationRequired('the user must authorize this provider again')
-      }
+    let row = await reader.read(key)
+    if (!row) throw notFound('connection')
+    const marginSeconds = await providerMargin(providerId)
+    for (let refreshes = 0; ; refreshes++) {
       const now = deps.now()
-      const minTtl = effectiveMinTtl(query.minTtl, row.lifetimeSeconds, provider.refreshMarginSeconds)
-      if (row.expiresAt && remainingSeconds(row.expiresAt, now) >= minTtl) {
-        const token: CachedToken = {
-          connectionId: row.id,
-          providerId,
-          userId: row.userId,
-          accessToken: openAccessToken(keyring, row),
-          tokenType: row.tokenType,
-          scope: row.scope,
-          expiresAt: row.expiresAt,
-          lifetimeSeconds: row.lifetimeSeconds,
-          providerMarginSeconds: provider.refreshMarginSeconds,
+      const minTtl = effectiveMinTtl(query.minTtl, row.lifetimeSeconds, marginSeconds)
+      const need = { kind: 'minTtl', seconds: minTtl } as const
+      const decision = shouldRefresh(row, now, need)
+      switch (decision.reason) {
+        case 'valid_for_min_ttl':
+          return served(cached(row as Connection & { expiresAt: Date }, marginSeconds), refreshes > 0)
+        case 'not_active':
+          cache.forget(key)
+          throw reauthorizationRequired()
+        case 'no_refresh_token':
+          throw reauthorizationRequired('the access token expires and there is no refresh token to renew it')
+        case 'in_backoff': {
+          const retryAt = row.nextRefreshAt as Date
+          throw providerUnavailable(
+            `refresh failed recently (${row.lastError ?? 'unknown error'}); next attempt at ${retryAt.toISOString()}`,
+            Math.ceil((retryAt.getTime() - now.getTime()) / 1000),
+          )
         }
-        cache.set(token)
-        return served(token, attempt > 0)
       }
-      if (!row.refreshTokenEnc) {
-        throw reauthorizationRequired('the access token expires and there is no refresh token to renew it')
-      }
-      if (attempt >= 2) throw new ProviderUnavailableError('the refreshed token is still too short-lived')
-      if (row.failureCount > 0 && row.nextRefreshAt && row.nextRefreshAt > now) {
-        throw new ProviderUnavailableError(
-          `refresh failed recently (${row.lastError ?? 'unknown error'}); next attempt at ${row.nextRefreshAt.toISOString()}`,
-          Math.ceil((row.nextRefreshAt.getTime() - now.getTime()) / 1000),
-        )
-      }
+      if (refreshes >= MAX_REFRESHES_PER_REQUEST)
+        throw providerUnavailable('the refreshed token is still too short-lived')
       const refreshing = refresher.refresh(row.id, {
-        need: { kind: 'minTtl', seconds: minTtl },
+        need,
         trigger: 'on_demand',
         actor: `client:${query.caller.id}`,
         waitMs,
       })
       // storing the outcome waits out a database restart; the caller does not, and the refresh goes on without it
       const result = await settledWithin(refreshing, waitMs)
-      if (!result) throw new ProviderUnavailableError('the refresh has not finished yet; try again', 1)
-      switch (result.kind) {
-        case 'refreshed':
-        case 'fresh':
-          row = result.connection
-          continue
-        case 'reauthorization_required':
-        case 'no_refresh_token':
-          row = result.connection
-          continue
-        case 'failed': {
-          const retryIn = result.retryAt
-            ? Math.ceil((result.retryAt.getTime() - deps.now().getTime()) / 1000)
-            : undefined
-          throw new ProviderUnavailableError(`refresh failed: ${result.message}`, retryIn)
-        }
-        case 'busy':
-          throw new ProviderUnavailableError('another instance is refreshing this connection; try again', 1)
-        case 'lease_lost':
-          throw new ProviderUnavailableError('the refresh could not be stored; try again', 1)
-        case 'not_found':
-          cache.forget(providerId, query.userId)
-          throw notFound('connection')
+      if (!result) throw providerUnavailable('the refresh has not finished yet; try again', 1)
+      if (result.kind === 'not_found') cache.forget(key)
+      if ('connection' in result && result.kind !== 'failed') {
+        // refreshed, fresh, or no longer refreshable: the next turn decides what that row gives the caller
+        row = result.connection
+        continue
       }
+      throw refreshError(result, deps.now())
     }
   }
 

@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto'
-import type { Deps } from '../app.js'
+import { recordAudit } from '../db/audit.js'
+import type { Db } from '../db/client.js'
+import {
+  insertConnection,
+  lockConnection,
+  replaceConnectionTokens,
+  type GrantedFields,
+} from '../db/connections/index.js'
 import { isUniqueViolation } from '../db/errors.js'
 import type { Provider } from '../db/generated/client.js'
+import type { Deps } from '../deps.js'
 import { emitConnectionEvent } from '../webhooks/outbox.js'
-import { recordAudit } from './audit.js'
 import { sealTokens, type GrantedTokens } from './connection-tokens.js'
 import { markProviderCredentials } from './provider-credentials.js'
 import { nextRefreshAt, tokenLifetime } from './refresh-policy.js'
@@ -18,42 +25,16 @@ export interface NewGrant {
   authorizationId: string
 }
 
-interface LockedConnection {
-  id: string
-  subject: string | null
-  status: string
-  hasRefreshToken: boolean
-}
-
 /**
  * Stores the tokens of a completed flow as the connection of (provider, user), in one transaction with its audit
  * entry, its webhook event and the completion of the authorization request. A repeat consent replaces the
  * tokens of the existing row (locked, same id, state reset) rather than adding a second connection.
  */
-export async function storeConnection(
-  deps: Pick<Deps, 'prisma' | 'keyring' | 'config' | 'now'>,
-  grant: NewGrant,
-): Promise<{ connectionId: string; replaced: boolean }> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await writeConnection(deps, grant)
-    } catch (err) {
-      // two flows of the same user created the row at the same moment: the retry finds and locks it
-      if (attempt < 3 && isUniqueViolation(err)) continue
-      throw err
-    }
-  }
-}
-
-async function writeConnection(
-  deps: Pick<Deps, 'prisma' | 'keyring' | 'config' | 'now'>,
-  { provider, userId, tokens, subject, clientId, authorizationId }: NewGrant,
-): Promise<{ connectionId: string; replaced: boolean }> {
-  return deps.prisma.$transaction(async (tx) => {
+export function createGrantStore(deps: Pick<Deps, 'db' | 'keyring' | 'config' | 'now'>) {
+  async function write(tx: Db, { provider, userId, tokens, subject, clientId, authorizationId }: NewGrant) {
     const now = deps.now()
-    const [existing] = await tx.$queryRaw<LockedConnection[]>`
-      SELECT id::text AS id, subject, status, refresh_token_enc IS NOT NULL AS "hasRefreshToken"
-      FROM connections WHERE provider_id = ${provider.id} AND user_id = ${userId} FOR UPDATE`
+    const key = { providerId: provider.id, userId }
+    const existing = await lockConnection(tx, key)
     const id = existing?.id ?? randomUUID()
     // A provider may grant no new refresh token on a repeat consent while the old one stays valid (Google does):
     // keep it, but only for the same account at the provider and a connection not known to be broken.
@@ -73,7 +54,7 @@ async function writeConnection(
       hasRefreshToken: Boolean(tokens.refreshToken) || keepRefreshToken,
       providerMarginSeconds: provider.refreshMarginSeconds,
     }
-    const fields = {
+    const fields: GrantedFields = {
       status: 'active',
       subject,
       accessTokenEnc: sealed.accessTokenEnc,
@@ -83,20 +64,9 @@ async function writeConnection(
       expiresAt,
       lifetimeSeconds,
       nextRefreshAt: nextRefreshAt(timing, deps.config.REFRESH_WINDOW_SECONDS),
-      failureCount: 0,
-      lastError: null,
-      lastErrorAt: null,
-      // a refresh in flight with the old tokens must not write over these: its lease and version no longer match
-      leaseOwner: null,
-      leaseExpiresAt: null,
     }
-    if (existing) {
-      await tx.connection.update({ where: { id }, data: { ...fields, version: { increment: 1 } } })
-    } else {
-      await tx.connection.create({
-        data: { id, providerId: provider.id, userId, createdByClientId: clientId, ...fields },
-      })
-    }
+    if (existing) await replaceConnectionTokens(tx, id, fields)
+    else await insertConnection(tx, { id, key, createdByClientId: clientId, fields })
 
     const replaced = existing !== undefined
     await recordAudit(tx, {
@@ -128,10 +98,26 @@ async function writeConnection(
     )
     // the provider accepted our client credentials: clear a flag an earlier refusal may have set
     await markProviderCredentials(tx, provider.id, null, 'system', now)
-    await tx.authorizationRequest.update({
+    await tx.prisma.authorizationRequest.update({
       where: { id: authorizationId },
       data: { status: 'completed', outcome: 'connected', completedAt: now, codeVerifierEnc: null },
     })
     return { connectionId: id, replaced }
-  })
+  }
+
+  return {
+    async store(grant: NewGrant): Promise<{ connectionId: string; replaced: boolean }> {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await deps.db.transaction((tx) => write(tx, grant))
+        } catch (err) {
+          // two flows of the same user created the row at the same moment: the retry finds and locks it
+          if (attempt < 3 && isUniqueViolation(err)) continue
+          throw err
+        }
+      }
+    },
+  }
 }
+
+export type GrantStore = ReturnType<typeof createGrantStore>

@@ -1,4 +1,5 @@
 import type { Secret } from '../crypto/secret.js'
+import type { ConnectionKey } from '../db/connections/index.js'
 
 export interface CachedToken {
   connectionId: string
@@ -14,10 +15,11 @@ export interface CachedToken {
 
 export interface TokenCacheOptions {
   /** How long an entry is trusted without reading the database: bounds how late another instance's delete shows. */
-  ttlMs?: number
-  maxEntries?: number
+  ttlMs: number
   now: () => number
 }
+
+const MAX_ENTRIES = 10_000
 
 /**
  * Decrypted access tokens of active connections for a few seconds, so a hot caller does not need the database.
@@ -27,17 +29,15 @@ export interface TokenCacheOptions {
 export class TokenCache {
   readonly #entries = new Map<string, { token: CachedToken; storedAt: number }>()
   readonly #ttlMs: number
-  readonly #maxEntries: number
   readonly #now: () => number
 
-  constructor({ ttlMs = 3_000, maxEntries = 10_000, now }: TokenCacheOptions) {
+  constructor({ ttlMs, now }: TokenCacheOptions) {
     this.#ttlMs = ttlMs
-    this.#maxEntries = maxEntries
     this.#now = now
   }
 
-  get(providerId: string, userId: string): CachedToken | undefined {
-    const key = keyOf(providerId, userId)
+  get(connection: ConnectionKey): CachedToken | undefined {
+    const key = keyOf(connection)
     const entry = this.#entries.get(key)
     if (!entry) return undefined
     const age = this.#now() - entry.storedAt
@@ -50,9 +50,9 @@ export class TokenCache {
 
   set(token: CachedToken): void {
     if (this.#ttlMs <= 0) return
-    const key = keyOf(token.providerId, token.userId)
+    const key = keyOf(token)
     this.#entries.delete(key)
-    while (this.#entries.size >= this.#maxEntries) {
+    while (this.#entries.size >= MAX_ENTRIES) {
       const oldest = this.#entries.keys().next().value
       if (oldest === undefined) break
       this.#entries.delete(oldest)
@@ -60,8 +60,8 @@ export class TokenCache {
     this.#entries.set(key, { token, storedAt: this.#now() })
   }
 
-  forget(providerId: string, userId: string): void {
-    this.#entries.delete(keyOf(providerId, userId))
+  forget(connection: ConnectionKey): void {
+    this.#entries.delete(keyOf(connection))
   }
 
   clear(): void {
@@ -73,4 +73,4 @@ export class TokenCache {
   }
 }
 
-const keyOf = (providerId: string, userId: string) => `${providerId}\u0000${userId}`
+const keyOf = ({ providerId, userId }: ConnectionKey) => `${providerId}\u0000${userId}`

@@ -1,30 +1,11 @@
-import type { Db } from '../db/client.js'
+import { recordAudit } from '../db/audit.js'
+import type { Database } from '../db/client.js'
 import type { Prisma } from '../db/generated/client.js'
+import { afterTimeId, timeIdCursor, limitOf, toPage, type Page, type PageRequest } from '../db/pagination.js'
 import { notFound } from '../errors.js'
-import { recordAudit } from '../services/audit.js'
-import { decodeCursor, toPage, type Page } from '../services/pagination.js'
+import { isUuid } from '../schemas/ids.js'
+import type { DeliveryStatus, DeliveryView } from '../schemas/webhook.js'
 import type { EventPayload } from './outbox.js'
-
-export const deliveryStatuses = ['pending', 'delivered', 'failed'] as const
-export type DeliveryStatus = (typeof deliveryStatuses)[number]
-
-/** A delivery as the admin sees it; the payload is shown because it never holds a secret. */
-export interface DeliveryView {
-  id: string
-  eventId: string
-  event: string
-  clientId: string
-  endpointId: string
-  url: string
-  status: string
-  attempts: number
-  nextAttemptAt: Date | null
-  lastStatus: number | null
-  lastError: string | null
-  createdAt: Date
-  deliveredAt: Date | null
-  payload: EventPayload
-}
 
 export interface DeliveryFilter {
   clientId?: string
@@ -34,16 +15,17 @@ export interface DeliveryFilter {
 const withEndpoint = { endpoint: { select: { clientId: true, url: true } } } as const
 type DeliveryRow = Prisma.WebhookDeliveryGetPayload<{ include: typeof withEndpoint }>
 
+/** A delivery as the admin sees it; the payload is shown because it never holds a secret. */
 function view(row: DeliveryRow): DeliveryView {
   const payload = row.payload as EventPayload
   return {
     id: row.id,
     eventId: payload.id,
-    event: row.event,
+    event: payload.type,
     clientId: row.endpoint.clientId,
     endpointId: row.endpointId,
     url: row.endpoint.url,
-    status: row.status,
+    status: row.status as DeliveryStatus,
     attempts: row.attempts,
     nextAttemptAt: row.status === 'pending' ? row.nextAttemptAt : null,
     lastStatus: row.lastStatus,
@@ -54,25 +36,22 @@ function view(row: DeliveryRow): DeliveryView {
   }
 }
 
-export function createWebhookDeliveries({ prisma, now }: { prisma: Db; now: () => Date }) {
+export function createWebhookDeliveries({ db, now }: { db: Database; now: () => Date }) {
   return {
     /** Newest first. */
-    async list(filter: DeliveryFilter, page: { limit: number; cursor?: string }): Promise<Page<DeliveryView>> {
-      const where: Prisma.WebhookDeliveryWhereInput = {}
+    async list(filter: DeliveryFilter, page: PageRequest): Promise<Page<DeliveryView>> {
+      const where: Prisma.WebhookDeliveryWhereInput = {
+        ...afterTimeId(page.cursor === undefined ? undefined : timeIdCursor.decode(page.cursor)),
+      }
       if (filter.status) where.status = filter.status
       if (filter.clientId) where.endpoint = { clientId: filter.clientId }
-      if (page.cursor) {
-        const [createdAt, id] = decodeCursor(page.cursor, 2) as [string, string]
-        const at = new Date(createdAt)
-        where.OR = [{ createdAt: { lt: at } }, { createdAt: at, id: { lt: id } }]
-      }
-      const rows = await prisma.webhookDelivery.findMany({
+      const rows = await db.prisma.webhookDelivery.findMany({
         where,
         include: withEndpoint,
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-        take: page.limit + 1,
+        take: limitOf(page) + 1,
       })
-      return toPage(rows, page.limit, view, (row) => [row.createdAt.toISOString(), row.id])
+      return toPage(rows, limitOf(page), view, timeIdCursor.keyOf)
     },
 
     /**
@@ -80,14 +59,19 @@ export function createWebhookDeliveries({ prisma, now }: { prisma: Db; now: () =
      * failed one gets a new delivery, with a fresh 24-hour retry window, and keeps its own history.
      */
     async redeliver(id: string): Promise<DeliveryView> {
-      return prisma.$transaction(async (tx) => {
-        const original = await tx.webhookDelivery.findUnique({ where: { id }, include: withEndpoint })
+      if (!isUuid(id)) throw notFound('delivery')
+      return db.transaction(async (tx) => {
+        const original = await tx.prisma.webhookDelivery.findUnique({ where: { id }, include: withEndpoint })
         if (!original) throw notFound('delivery')
         const at = now()
         const row =
           original.status === 'pending'
-            ? await tx.webhookDelivery.update({ where: { id }, data: { nextAttemptAt: at }, include: withEndpoint })
-            : await tx.webhookDelivery.create({
+            ? await tx.prisma.webhookDelivery.update({
+                where: { id },
+                data: { nextAttemptAt: at },
+                include: withEndpoint,
+              })
+            : await tx.prisma.webhookDelivery.create({
                 data: {
                   endpointId: original.endpointId,
                   event: original.event,

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import { cipherContext, type Keyring } from '../crypto/keyring.js'
-import type { Db, DbClient } from '../db/client.js'
+import { recordAudit, type Actor } from '../db/audit.js'
+import type { Database, Db } from '../db/client.js'
 import { invalidRequest, notFound } from '../errors.js'
-import { recordAudit, type Actor } from '../services/audit.js'
-import { providerUrl } from '../services/provider-input.js'
-import { connectionEventTypes, type ConnectionEventType } from './outbox.js'
+import { serviceUrl } from '../urls/rules.js'
+import { connectionEventTypes, type ConnectionEventType } from '../schemas/webhook.js'
 import { generateSigningSecret } from './signature.js'
 
 export const signingSecretContext = (endpointId: string) => cipherContext('webhook_endpoints', endpointId, 'secret')
@@ -25,12 +25,12 @@ export interface WebhookEndpointInput {
 }
 
 interface EndpointsDeps {
-  prisma: Db
+  db: Database
   keyring: Keyring
 }
 
 /** One endpoint per caller: registration replaces it in place; the secret is made once and rotated on request. */
-export function createWebhookEndpoints({ prisma, keyring }: EndpointsDeps) {
+export function createWebhookEndpoints({ db, keyring }: EndpointsDeps) {
   const view = (row: Omit<WebhookEndpointView, 'events'> & { events: string[] }): WebhookEndpointView => ({
     id: row.id,
     clientId: row.clientId,
@@ -40,14 +40,14 @@ export function createWebhookEndpoints({ prisma, keyring }: EndpointsDeps) {
     updatedAt: row.updatedAt,
   })
 
-  async function requireCaller(tx: DbClient, clientId: string): Promise<void> {
-    const client = await tx.apiClient.findUnique({ where: { id: clientId }, select: { revokedAt: true } })
+  async function requireCaller(tx: Db, clientId: string): Promise<void> {
+    const client = await tx.prisma.apiClient.findUnique({ where: { id: clientId }, select: { revokedAt: true } })
     if (!client || client.revokedAt) throw notFound('client')
   }
 
   return {
     async get(clientId: string): Promise<WebhookEndpointView | null> {
-      const row = await prisma.webhookEndpoint.findUnique({ where: { clientId } })
+      const row = await db.prisma.webhookEndpoint.findUnique({ where: { clientId } })
       return row && view(row)
     },
 
@@ -57,17 +57,16 @@ export function createWebhookEndpoints({ prisma, keyring }: EndpointsDeps) {
       input: WebhookEndpointInput,
       actor: Actor,
     ): Promise<{ endpoint: WebhookEndpointView; secret?: string }> {
-      // the rules of provider URLs: https (http on loopback hosts only), no credentials, no fragment
-      const url = providerUrl('url', input.url)
+      const url = serviceUrl('url', input.url)
       const events = [...new Set(input.events ?? connectionEventTypes)]
       if (events.length === 0) throw invalidRequest('events must name at least one event')
       const id = randomUUID()
       const secret = generateSigningSecret()
       const secretEnc = keyring.encrypt(secret, signingSecretContext(id))
-      return prisma.$transaction(async (tx) => {
+      return db.transaction(async (tx) => {
         await requireCaller(tx, clientId)
         // a single INSERT ... ON CONFLICT: two concurrent registrations end with one endpoint
-        const row = await tx.webhookEndpoint.upsert({
+        const row = await tx.prisma.webhookEndpoint.upsert({
           where: { clientId },
           create: { id, clientId, url, events, secretEnc },
           update: { url, events },
@@ -86,11 +85,11 @@ export function createWebhookEndpoints({ prisma, keyring }: EndpointsDeps) {
 
     /** Replaces the secret; deliveries are signed with the new one from the next attempt on. */
     async rotateSecret(clientId: string, actor: Actor): Promise<{ endpoint: WebhookEndpointView; secret: string }> {
-      return prisma.$transaction(async (tx) => {
-        const existing = await tx.webhookEndpoint.findUnique({ where: { clientId }, select: { id: true } })
+      return db.transaction(async (tx) => {
+        const existing = await tx.prisma.webhookEndpoint.findUnique({ where: { clientId }, select: { id: true } })
         if (!existing) throw notFound('webhook')
         const secret = generateSigningSecret()
-        const row = await tx.webhookEndpoint.update({
+        const row = await tx.prisma.webhookEndpoint.update({
           where: { id: existing.id },
           data: { secretEnc: keyring.encrypt(secret, signingSecretContext(existing.id)) },
         })
@@ -101,10 +100,10 @@ export function createWebhookEndpoints({ prisma, keyring }: EndpointsDeps) {
 
     /** Deletes the endpoint and, with it, its delivery history and pending deliveries. */
     async remove(clientId: string, actor: Actor): Promise<void> {
-      await prisma.$transaction(async (tx) => {
-        const existing = await tx.webhookEndpoint.findUnique({ where: { clientId }, select: { id: true } })
+      await db.transaction(async (tx) => {
+        const existing = await tx.prisma.webhookEndpoint.findUnique({ where: { clientId }, select: { id: true } })
         if (!existing) throw notFound('webhook')
-        await tx.webhookEndpoint.delete({ where: { id: existing.id } })
+        await tx.prisma.webhookEndpoint.delete({ where: { id: existing.id } })
         await recordAudit(tx, { actor, action: 'webhook.deleted', subjectType: 'webhook', subjectId: existing.id })
       })
     },

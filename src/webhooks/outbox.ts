@@ -1,15 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import type { DbClient } from '../db/client.js'
+import type { Db } from '../db/client.js'
 
-export const connectionEventTypes = [
-  'connection.created',
-  'connection.refresh_failed',
-  'connection.reauthorization_required',
-  'connection.recovered',
-  'connection.revoked',
-] as const
-
-export type ConnectionEventType = (typeof connectionEventTypes)[number]
+import type { ConnectionEventType } from '../schemas/webhook.js'
 
 export interface ConnectionEvent {
   type: ConnectionEventType
@@ -68,14 +60,14 @@ export function eventPayload(eventId: string, event: ConnectionEvent, at: Date):
 
 /**
  * Writes one delivery per subscribed endpoint into the outbox. Call it inside the transaction that makes the
- * state change, so the event exists exactly when the change does; pass `deps.now()` as `at`.
+ * state change, so the event exists exactly when the change does; `at` is `deps.now()`.
  *
  * Audience: every caller that is not revoked and is allowed the connection's provider, the same set of callers
  * that may read the connection's token (connections are shared per provider and user, not owned by the caller
  * that started the flow).
  */
-export async function emitConnectionEvent(tx: DbClient, event: ConnectionEvent, at = new Date()): Promise<number> {
-  const endpoints = await tx.webhookEndpoint.findMany({
+export async function emitConnectionEvent(tx: Db, event: ConnectionEvent, at: Date): Promise<number> {
+  const endpoints = await tx.prisma.webhookEndpoint.findMany({
     where: {
       events: { has: event.type },
       client: { revokedAt: null, allowedProviders: { has: event.providerId } },
@@ -84,7 +76,7 @@ export async function emitConnectionEvent(tx: DbClient, event: ConnectionEvent, 
   })
   if (endpoints.length === 0) return 0
   const payload = eventPayload(randomUUID(), event, at)
-  await tx.webhookDelivery.createMany({
+  await tx.prisma.webhookDelivery.createMany({
     data: endpoints.map((endpoint) => ({
       endpointId: endpoint.id,
       event: event.type,

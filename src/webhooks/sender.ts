@@ -1,8 +1,5 @@
-import type { FastifyBaseLogger } from 'fastify'
-import type { Keyring } from '../crypto/keyring.js'
-import type { Db } from '../db/client.js'
 import { Prisma } from '../db/generated/client.js'
-import type { Metrics } from '../metrics.js'
+import type { Deps } from '../deps.js'
 import { signingSecretContext } from './endpoints.js'
 import type { EventPayload } from './outbox.js'
 import { nextAttemptAt } from './schedule.js'
@@ -27,14 +24,7 @@ export const defaultSenderOptions: WebhookSenderOptions = {
   random: Math.random,
 }
 
-interface SenderDeps {
-  prisma: Db
-  keyring: Keyring
-  metrics: Pick<Metrics, 'webhookDeliveries'>
-  now: () => Date
-  instanceId: string
-  log: FastifyBaseLogger
-}
+type SenderDeps = Pick<Deps, 'db' | 'keyring' | 'metrics' | 'now' | 'instanceId' | 'log'>
 
 interface ClaimedDelivery {
   id: string
@@ -63,7 +53,8 @@ export interface DeliveryPass {
 export function createWebhookSender(deps: SenderDeps, overrides: Partial<WebhookSenderOptions> = {}) {
   const options = { ...defaultSenderOptions, ...overrides }
   const leaseMs = options.timeoutMs + 30_000
-  const { prisma, instanceId } = deps
+  const { prisma } = deps.db
+  const { instanceId } = deps
 
   async function claim(limit: number): Promise<ClaimedDelivery[]> {
     const now = deps.now()

@@ -9,7 +9,7 @@ import {
   type EncryptedColumnName,
   type RawSql,
 } from '../../src/crypto/reencrypt.js'
-import type { Db } from '../../src/db/client.js'
+import type { PrismaClient } from '../../src/db/generated/client.js'
 import { testKeys } from '../helper.js'
 import { openTestDatabase } from '../support/database.js'
 
@@ -28,7 +28,7 @@ function sealer(plaintexts: Plaintexts) {
   }
 }
 
-function createApiClient(prisma: Db, name: string) {
+function createApiClient(prisma: PrismaClient, name: string) {
   return prisma.apiClient.create({ data: { name, keyHash: Buffer.from(randomUUID()), keyPrefix: 'tbk_test' } })
 }
 
@@ -37,7 +37,7 @@ function createApiClient(prisma: Db, name: string) {
  * Counts per column (with a value / under the old key): client_secret 4/3, access_token 5/4,
  * refresh_token 4/3, code_verifier 3/2, secret 2/1.
  */
-async function seedEverything(prisma: Db): Promise<Plaintexts> {
+async function seedEverything(prisma: PrismaClient): Promise<Plaintexts> {
   const plaintexts: Plaintexts = new Map()
   const seal = sealer(plaintexts)
   const ringFor = (i: number) => (i === 0 ? rotatedRing : oldRing)

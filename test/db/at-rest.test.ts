@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import t from 'tap'
 import { cipherContext, Keyring } from '../../src/crypto/keyring.js'
-import type { Db } from '../../src/db/client.js'
+import type { PrismaClient } from '../../src/db/generated/client.js'
 import { testKeys } from '../helper.js'
 import { openTestDatabase } from '../support/database.js'
 
@@ -25,7 +25,7 @@ function knownValues() {
 
 type Known = ReturnType<typeof knownValues>
 
-async function storeEverything(prisma: Db, { userId, secrets }: Known) {
+async function storeEverything(prisma: PrismaClient, { userId, secrets }: Known) {
   const connectionId = randomUUID()
   const seal = (table: string, id: string, column: string, value: string) =>
     ring.encrypt(value, cipherContext(table, id, column))
@@ -68,7 +68,7 @@ function spellings(value: string): string[] {
 }
 
 /** Each row as Postgres prints it (bytea as hex), plus each bytea column in escape form (bytes as text). */
-async function rowsAsText(prisma: Db): Promise<string> {
+async function rowsAsText(prisma: PrismaClient): Promise<string> {
   const parts: string[] = []
   for (const table of tables) {
     const rows = await prisma.$queryRawUnsafe<{ row: string }[]>(`SELECT t::text AS row FROM "${table}" t`)
@@ -86,7 +86,7 @@ async function rowsAsText(prisma: Db): Promise<string> {
 }
 
 /** The tables' heap files as the server wrote them to disk (needs a superuser, as the suite's database user is). */
-async function heapFiles(prisma: Db): Promise<Buffer> {
+async function heapFiles(prisma: PrismaClient): Promise<Buffer> {
   await prisma.$executeRawUnsafe('CHECKPOINT')
   const files: Buffer[] = []
   for (const table of tables) {

@@ -31,11 +31,11 @@ const refreshContext = cipherContext('connections', connectionId, 'refresh_token
 t.test('migrations apply once, then the database is ready and keeps an encrypted connection', async (t) => {
   const { embedded, database } = await open(t)
   const { prisma } = database
-  t.same(await checkReadiness(prisma), { ready: false, reason: 'database unreachable or not migrated' })
+  t.same(await checkReadiness(database), { ready: false, reason: 'database unreachable or not migrated' })
   const committed = readdirSync(migrationsDir, { withFileTypes: true }).filter((entry) => entry.isDirectory())
   t.same(await applyMigrations(embedded.url), committed.map((entry) => entry.name).sort(), 'every migration applies')
   t.same(await applyMigrations(embedded.url), [], 'applying again is a no-op')
-  t.same(await checkReadiness(prisma), { ready: true })
+  t.same(await checkReadiness(database), { ready: true })
 
   await prisma.provider.create({ data: { id: 'acme', clientId: 'acme-client' } })
   await prisma.connection.create({
@@ -58,7 +58,7 @@ t.test('concurrent queries, failures and transactions each get their own answer'
   const { database } = await open(t)
   const { prisma } = database
   // a pool that has served a query already, as a running service's has
-  t.same(await checkReadiness(prisma), { ready: true })
+  t.same(await checkReadiness(database), { ready: true })
   const outcomes = await Promise.allSettled(
     Array.from({ length: BURST }, (_, i) => {
       if (i % 3 === 0) return prisma.$queryRaw`SELECT 1 / ${0}::int AS never`
@@ -83,7 +83,7 @@ t.test('concurrent queries, failures and transactions each get their own answer'
 
 t.test('after a restart on the same directory the data is still there', async (t) => {
   const { database } = await open(t)
-  t.same(await checkReadiness(database.prisma), { ready: true })
+  t.same(await checkReadiness(database), { ready: true })
   const row = await database.prisma.connection.findUniqueOrThrow({ where: { id: connectionId } })
   t.equal(ring.decrypt(row.refreshTokenEnc as Uint8Array, refreshContext), 'refresh-1')
 })

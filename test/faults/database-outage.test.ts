@@ -6,7 +6,8 @@ import t from 'tap'
 import { openDatabase } from '../../src/db/client.js'
 import { ADMIN_TOKEN, build } from '../helper.js'
 import { createTestDatabase, type TestDatabase } from '../support/database.js'
-import { createCaller, expireConnections, mintUsers, startIdp, storedRefreshToken } from '../support/token-fixture.js'
+import { expireConnections, mintUsers, startIdp, storedRefreshToken } from '../support/token-fixture.js'
+import { createCaller } from '../support/fixtures.js'
 import { startDatabaseProxy } from './support/database-proxy.js'
 
 const created = await createTestDatabase()
@@ -19,9 +20,9 @@ t.teardown(async () => {
 })
 const db: TestDatabase = { ...database, name: created.name, url: proxy.url, drop: async () => {} }
 // provider timeout 2 s: GET /tokens waits at most 7 s for a refresh
-const { app } = await build(t, { db, background: false, providerTimeoutSeconds: 2 })
+const { app } = await build(t, { db, background: false, timing: { providerTimeoutSeconds: 2 } })
 const idp = await startIdp(t, app, { accessTokenTtl: 3600, rotateRefreshToken: true })
-const caller = await createCaller(app, [idp.providerId])
+const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
 const [alice] = await mintUsers(app, idp, ['alice'])
 const tokenRequest = () =>
   app.inject({ method: 'GET', url: `/tokens/alice?provider=${idp.providerId}`, headers: caller.headers })
@@ -67,7 +68,7 @@ t.test('while the database is unreachable every route answers 503 service_unavai
 t.test('a refresh answered while the database is down is stored once it is back', async (t) => {
   if (!alice) throw new Error('no connection')
   await expireConnections(app, [alice.connectionId])
-  app.tokenServices.cache.forget(idp.providerId, 'alice')
+  app.services.tokenCache.forget({ providerId: idp.providerId, userId: 'alice' })
   const before = await storedRefreshToken(app, alice.connectionId)
   t.equal(before, alice.refreshToken)
 
@@ -87,7 +88,7 @@ t.test('a refresh answered while the database is down is stored once it is back'
   t.ok(stored, 'the rotated refresh token was stored after the outage')
   const now = await storedRefreshToken(app, alice.connectionId)
   t.equal((await idp.server.introspect(now as string)).active, true, 'and it is the one the provider knows')
-  const row = await app.deps.prisma.connection.findUniqueOrThrow({ where: { id: alice.connectionId } })
+  const row = await app.deps.db.prisma.connection.findUniqueOrThrow({ where: { id: alice.connectionId } })
   t.match(row, { status: 'active', failureCount: 0, leaseOwner: null })
   t.equal((await tokenRequest()).statusCode, 200)
 })

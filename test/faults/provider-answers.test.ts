@@ -11,7 +11,7 @@ t.test('a 503 (or 502) with a JSON error body is an outage, with its Retry-After
   if (!user) throw new Error('no connection')
   const refresh = async () => {
     await expireConnections(app, [user.connectionId])
-    return app.tokenServices.refresher.refresh(user.connectionId, {
+    return app.services.refresher.refresh(user.connectionId, {
       need: { kind: 'due' },
       trigger: 'admin',
       actor: 'admin',
@@ -22,7 +22,7 @@ t.test('a 503 (or 502) with a JSON error body is an outage, with its Retry-After
     const before = Date.now()
     const result = await refresh()
     t.equal(result.kind, 'failed')
-    const row = await app.deps.prisma.connection.findUniqueOrThrow({ where: { id: user.connectionId } })
+    const row = await app.deps.db.prisma.connection.findUniqueOrThrow({ where: { id: user.connectionId } })
     t.equal(row.status, 'active')
     t.equal(row.lastError, `provider answered HTTP ${status}`)
     t.ok((row.nextRefreshAt?.getTime() ?? 0) >= before + 600_000, 'not before Retry-After')
@@ -34,7 +34,7 @@ t.test('a 503 (or 502) with a JSON error body is an outage, with its Retry-After
   for (const [contentType, body] of garbage) {
     idp.server.setTokenFault({ kind: 'garbage', status: 200, contentType, body, grantType: 'refresh_token', times: 1 })
     t.equal((await refresh()).kind, 'failed')
-    const row = await app.deps.prisma.connection.findUniqueOrThrow({ where: { id: user.connectionId } })
+    const row = await app.deps.db.prisma.connection.findUniqueOrThrow({ where: { id: user.connectionId } })
     t.match(row, { status: 'active', lastError: /^provider sent a malformed response/ }, body)
   }
 })

@@ -1,7 +1,7 @@
 // The scheduler claims a connection at the moment a request of the same process starts refreshing it: the request
 // must not wait for the scheduler's lease while the scheduler waits for the request.
 import t from 'tap'
-import { claimDueConnections } from '../../src/db/connection-leases.js'
+import { claimDueConnections } from '../../src/db/connections/index.js'
 import { build } from '../helper.js'
 import { expireConnections, mintUsers, startIdp } from '../support/token-fixture.js'
 
@@ -11,13 +11,13 @@ t.test("a request's refresh and the scheduler's claim of the same connection: on
   const [bob] = await mintUsers(app, idp, ['bob'])
   if (!bob) throw new Error('no connection')
   await expireConnections(app, [bob.connectionId])
-  const { prisma } = app.deps
-  const { refresher } = app.tokenServices
+  const { prisma } = app.deps.db
+  const { refresher } = app.services
 
   // the scheduler's claim lands first; the request's refresh starts before the scheduler hands the row over
   const now = app.deps.now()
   const owner = 'scheduler-of-this-instance'
-  const claimed = await claimDueConnections(prisma, {
+  const claimed = await claimDueConnections(app.deps.db, {
     owner,
     now,
     until: new Date(now.getTime() + 60_000),
@@ -38,7 +38,7 @@ t.test("a request's refresh and the scheduler's claim of the same connection: on
     need: { kind: 'due' },
     trigger: 'scheduler',
     actor: 'system',
-    leaseOwner: owner,
+    claimed: { row: claimed[0] as (typeof claimed)[number], owner },
   })
   const [request, scheduler] = await Promise.all([onDemand, scheduled])
   t.equal(request.kind, 'refreshed', 'the request refreshed instead of waiting out the wait')

@@ -6,17 +6,17 @@ import {
   adminHeaders,
   browserGet,
   connectUser,
-  createCaller,
   openStartLink,
   requestAuthorization,
   startFlowEnv,
   type FlowEnv,
 } from '../support/flow.js'
+import { createCaller } from '../support/fixtures.js'
 
 let clockOffsetMs = 0
 const env = await startFlowEnv(t, {
   providers: [{ id: 'idp' }, { id: 'other' }],
-  app: { now: () => new Date(Date.now() + clockOffsetMs), providerTimeoutSeconds: 2, background: false },
+  app: { now: () => new Date(Date.now() + clockOffsetMs), timing: { providerTimeoutSeconds: 2 }, background: false },
 })
 
 // Alice is connected before every failure below; none of them may touch her connection.
@@ -313,7 +313,7 @@ t.test('an unreachable provider at the start: provider_unavailable, and the link
       payload: { id: 'down', issuer: 'http://127.0.0.1:1', clientId: 'c', clientSecret: 's' },
     })
     t.equal(created.statusCode, 201)
-    const caller = await createCaller(env, { allowedProviders: ['down'], allowedReturnTo: [env.returnTo] })
+    const caller = await createCaller(env.app, { allowedProviders: ['down'], allowedReturnTo: [env.returnTo] })
     const link = await requestAuthorization(env, { userId: 'alice', provider: 'down' }, caller)
     const res = await browserGet(link.url)
     t.equal(res.location?.href, errorAt(env.returnTo, 'provider_unavailable'))

@@ -1,12 +1,11 @@
 // Inputs the route fuzzer found mishandled, kept as plain examples.
 import t from 'tap'
 import { ADMIN_TOKEN, build } from '../helper.js'
-import { seedProvider } from '../support/connections.js'
-import { createCaller } from '../support/token-fixture.js'
+import { createCaller, createProvider } from '../support/fixtures.js'
 
 const { app } = await build(t, { background: false })
-await seedProvider(app.deps.prisma, 'idp')
-const caller = await createCaller(app, ['idp'])
+await createProvider(app, { id: 'idp' })
+const caller = await createCaller(app, { allowedProviders: ['idp'] })
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
 t.test('a userId of 256 characters, as POST /authorizations accepts it, reaches GET /tokens and DELETE', async (t) => {

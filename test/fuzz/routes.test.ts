@@ -4,7 +4,7 @@
 // echoes a secret it holds, and keeps serving.
 import fc from 'fast-check'
 import t from 'tap'
-import { seedConnection } from '../support/connections.js'
+import { seedConnection } from '../support/fixtures.js'
 import { ADMIN_TOKEN, build } from '../helper.js'
 import {
   bodyValue,
@@ -74,14 +74,14 @@ async function seed(): Promise<Seeds> {
     where: { providerId_userId: { providerId: 'idp', userId: 'alice' } },
   })
   if (alice) await db.prisma.connection.delete({ where: { id: alice.id } })
-  const tokens = await seedConnection(db.prisma, app.deps.keyring, { providerId: 'idp', userId: 'alice' })
+  const tokens = await seedConnection(app, { providerId: 'idp', userId: 'alice' })
   alice = await db.prisma.connection.findUniqueOrThrow({ where: { id: tokens.id } })
   // bob's token has expired: reading it needs a refresh, which fails against the unreachable provider
   const bob = await db.prisma.connection.findUnique({
     where: { providerId_userId: { providerId: 'idp', userId: 'bob' } },
   })
   if (!bob) {
-    const expired = await seedConnection(db.prisma, app.deps.keyring, { providerId: 'idp', userId: 'bob' })
+    const expired = await seedConnection(app, { providerId: 'idp', userId: 'bob' })
     await db.prisma.connection.update({ where: { id: expired.id }, data: { expiresAt: new Date(Date.now() - 1000) } })
   }
   const authorization = await inject(

@@ -1,7 +1,7 @@
 import t from 'tap'
-import { recordAudit } from '../../src/services/audit.js'
+import { recordAudit } from '../../src/db/audit.js'
 import { ADMIN_TOKEN, build } from '../helper.js'
-import { seedConnection, seedProvider, type SeededConnection } from '../support/connections.js'
+import { createProvider, seedConnection, type SeededConnection } from '../support/fixtures.js'
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
@@ -11,10 +11,8 @@ interface Page {
 }
 
 async function seed(built: Awaited<ReturnType<typeof build>>) {
-  const { prisma } = built.db
-  const { keyring } = built.app.deps
-  await seedProvider(prisma, 'acme')
-  await seedProvider(prisma, 'globex')
+  await createProvider(built.app, { id: 'acme' })
+  await createProvider(built.app, { id: 'globex' })
   const seeded: (SeededConnection & { userId: string; providerId: string })[] = []
   const base = Date.parse('2026-01-01T00:00:00Z')
   for (let i = 0; i < 7; i++) {
@@ -25,7 +23,7 @@ async function seed(built: Awaited<ReturnType<typeof build>>) {
       // two pairs share a creation time, so the cursor must break ties by id
       createdAt: new Date(base + Math.floor(i / 2) * 1000),
     }
-    seeded.push({ ...(await seedConnection(prisma, keyring, fields)), ...fields })
+    seeded.push({ ...(await seedConnection(built.app, fields)), ...fields })
   }
   return seeded
 }
@@ -148,7 +146,7 @@ t.test('missing connections, bad parameters and missing credentials', async (t) 
 t.test('the audit trail, newest first, page by page', async (t) => {
   const { app, db } = await build(t)
   for (let i = 0; i < 5; i++) {
-    await recordAudit(db.prisma, {
+    await recordAudit(db, {
       actor: 'admin',
       action: `test.action${i}`,
       subjectType: 'provider',

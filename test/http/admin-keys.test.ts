@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap'
 import { cipherContext, Keyring } from '../../src/crypto/keyring.js'
 import { ADMIN_TOKEN, build, testKeys } from '../helper.js'
-import { seedConnection, seedProvider } from '../support/connections.js'
+import { createProvider, seedConnection } from '../support/fixtures.js'
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 const rotated = [testKeys.secondary, testKeys.primary]
@@ -9,7 +9,7 @@ const rotated = [testKeys.secondary, testKeys.primary]
 async function seedUnderOldKey(t: Test) {
   const old = await build(t)
   const { prisma } = old.db
-  await seedProvider(prisma, 'acme')
+  await createProvider(old.app, { id: 'acme' })
   await prisma.provider.update({
     where: { id: 'acme' },
     data: {
@@ -17,7 +17,7 @@ async function seedUnderOldKey(t: Test) {
     },
   })
   for (const userId of ['alice', 'bob']) {
-    await seedConnection(prisma, old.app.deps.keyring, { providerId: 'acme', userId })
+    await seedConnection(old.app, { providerId: 'acme', userId })
   }
   return old.db
 }

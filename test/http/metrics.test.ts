@@ -1,6 +1,6 @@
 import t from 'tap'
 import { build } from '../helper.js'
-import { seedConnection, seedProvider } from '../support/connections.js'
+import { createProvider, seedConnection } from '../support/fixtures.js'
 import { adminHeaders, connectUser, startFlowEnv } from '../support/flow.js'
 import { scrape, type Scrape } from '../support/metrics.js'
 
@@ -25,15 +25,14 @@ t.test('/metrics speaks Prometheus text and needs no credentials', async (t) => 
 
 t.test('the connections gauge counts stored connections by status at each scrape', async (t) => {
   const { app, db } = await build(t)
-  const { keyring } = app.deps
-  await seedProvider(db.prisma)
+  await createProvider(app)
   const seeded = []
   for (const [userId, status] of [
     ['alice', 'active'],
     ['bob', 'active'],
     ['carol', 'reauthorization_required'],
   ] as const) {
-    seeded.push(await seedConnection(db.prisma, keyring, { providerId: 'acme', userId, status }))
+    seeded.push(await seedConnection(app, { providerId: 'acme', userId, status }))
   }
 
   const before = await scrape(app)

@@ -5,21 +5,15 @@
 // the authorization request is reachable only through its single-use start link and the browser's signed cookie.
 import t from 'tap'
 import { ADMIN_TOKEN, build } from '../helper.js'
-import { seedConnection, seedProvider } from '../support/connections.js'
-import {
-  browserGet,
-  connectUser,
-  createCaller,
-  openStartLink,
-  requestAuthorization,
-  startFlowEnv,
-} from '../support/flow.js'
+import { createProvider, seedConnection } from '../support/fixtures.js'
+import { browserGet, connectUser, openStartLink, requestAuthorization, startFlowEnv } from '../support/flow.js'
+import { createCaller } from '../support/fixtures.js'
 
 const env = await startFlowEnv(t, { providers: [{ id: 'idp' }, { id: 'other' }], app: { background: false } })
 const returnPrefix = [new URL('/', env.returnTo).href]
-const a = await createCaller(env, { name: 'a', allowedProviders: ['idp'], allowedReturnTo: returnPrefix })
-const b = await createCaller(env, { name: 'b', allowedProviders: ['other'], allowedReturnTo: returnPrefix })
-const c = await createCaller(env, { name: 'c', allowedProviders: ['idp'], allowedReturnTo: [] })
+const a = await createCaller(env.app, { name: 'a', allowedProviders: ['idp'], allowedReturnTo: returnPrefix })
+const b = await createCaller(env.app, { name: 'b', allowedProviders: ['other'], allowedReturnTo: returnPrefix })
+const c = await createCaller(env.app, { name: 'c', allowedProviders: ['idp'], allowedReturnTo: [] })
 const { connection } = await connectUser(env, { userId: 'alice', caller: a })
 const inject = (method: 'GET' | 'POST' | 'DELETE', url: string, headers: object, payload?: object) =>
   env.app.inject({ method, url, headers: headers as Record<string, string>, ...(payload ? { payload } : {}) })
@@ -73,8 +67,8 @@ t.test("another caller's authorization request cannot be opened twice, finished 
 
 t.test('with a single provider, leaving it out does not bypass allowedProviders', async (t) => {
   const { app } = await build(t, { background: false })
-  await seedProvider(app.deps.prisma, 'solo')
-  await seedConnection(app.deps.prisma, app.deps.keyring, { providerId: 'solo', userId: 'alice' })
+  await createProvider(app, { id: 'solo' })
+  await seedConnection(app, { providerId: 'solo', userId: 'alice' })
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
   const created = await app.inject({
     method: 'POST',

@@ -39,9 +39,12 @@ t.test('the comparison is timingSafeEqual over fixed-length SHA-256 digests', as
 
 t.test('the admin token and API keys go through it; no secret is compared with ===', async (t) => {
   const auth = source('http/plugins/auth.ts')
+  const callers = source('services/callers.ts')
   t.match(auth, /secretsEqual\(token, adminToken\)/, 'admin token')
-  t.match(auth, /hashApiKey\(apiKey\)/, 'API key: hashed, then found by its hash')
-  t.notMatch(auth, /(token|apiKey|adminToken)\s*[!=]==|[!=]==\s*(token|apiKey|adminToken)\b/, 'no direct comparison')
+  t.match(callers, /hashApiKey\(apiKey\)/, 'API key: hashed, then found by its hash')
+  for (const code of [auth, callers]) {
+    t.notMatch(code, /(token|apiKey|adminToken)\s*[!=]==|[!=]==\s*(token|apiKey|adminToken)\b/, 'no direct comparison')
+  }
   const callback = source('services/callback.ts')
   t.match(callback, /timingSafeEqual\(digest\(given\), storedHash\)/, 'the flow cookie binding too')
 })

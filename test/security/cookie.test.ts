@@ -2,7 +2,8 @@
 // path, Secure when PUBLIC_URL is https, and cleared at the callback with the same attributes (or the browser would
 // keep it). A provider given by its endpoints lets the flow start without any network call.
 import t, { type Test } from 'tap'
-import { ADMIN_TOKEN, addEndpointProvider, build } from '../helper.js'
+import { ADMIN_TOKEN, build } from '../helper.js'
+import { createProvider } from '../support/fixtures.js'
 
 const refusingFetch: typeof fetch = async () => {
   throw new TypeError('fetch failed')
@@ -15,7 +16,7 @@ async function startAndCallback(t: Test, publicUrl: string) {
     config: { PUBLIC_URL: new URL(publicUrl) },
   })
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
-  await addEndpointProvider(app)
+  await createProvider(app, { id: 'idp' })
   const created = await app.inject({
     method: 'POST',
     url: '/admin/clients',

@@ -3,12 +3,13 @@
 // browser will read the Location header the broker builds from them.
 import fc from 'fast-check'
 import t from 'tap'
-import { matchReturnTo } from '../../src/services/return-to.js'
-import { ADMIN_TOKEN, addEndpointProvider, build } from '../helper.js'
+import { matchReturnTo } from '../../src/urls/return-to.js'
+import { ADMIN_TOKEN, build } from '../helper.js'
+import { createProvider } from '../support/fixtures.js'
 
 const { app } = await build(t, { background: false })
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
-await addEndpointProvider(app)
+await createProvider(app, { id: 'idp' })
 // given without a trailing slash, as admins do
 const allowed = ['https://app.example.com', 'https://other.example.com/cb']
 const created = await app.inject({
@@ -104,7 +105,7 @@ t.test('open-redirect attempts are refused with 400 invalid_return_to, and leave
     const malformed = returnTo.length > 2048 || returnTo.includes('\u0000')
     t.equal(res.json().error, malformed ? 'invalid_request' : 'invalid_return_to')
   }
-  t.equal(await app.deps.prisma.authorizationRequest.count(), 0)
+  t.equal(await app.deps.db.prisma.authorizationRequest.count(), 0)
 })
 
 t.test('what is under an allowed prefix is accepted, normalized as a browser reads it', async (t) => {
@@ -125,7 +126,7 @@ t.test('what is under an allowed prefix is accepted, normalized as a browser rea
   ] as const) {
     const res = await authorize(given)
     t.equal(res.statusCode, 201, given)
-    const row = await app.deps.prisma.authorizationRequest.findUniqueOrThrow({ where: { id: res.json().id } })
+    const row = await app.deps.db.prisma.authorizationRequest.findUniqueOrThrow({ where: { id: res.json().id } })
     t.equal(row.returnTo, stored)
   }
 })

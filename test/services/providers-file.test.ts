@@ -68,10 +68,22 @@ t.test('every problem is one configuration error naming it', async (t) => {
 t.test('applying the file creates, then leaves alone, then updates', async (t) => {
   const { app, db } = await build(t)
   const inputs = loadProvidersFile(file('apply.yaml', yaml), env)
-  t.same(await applyProvidersFile(app.deps, inputs), { created: ['glimesh', 'corp'], updated: [], unchanged: [] })
-  t.same(await applyProvidersFile(app.deps, inputs), { created: [], updated: [], unchanged: ['glimesh', 'corp'] })
+  t.same(await applyProvidersFile(app.services.providers, inputs), {
+    created: ['glimesh', 'corp'],
+    updated: [],
+    unchanged: [],
+  })
+  t.same(await applyProvidersFile(app.services.providers, inputs), {
+    created: [],
+    updated: [],
+    unchanged: ['glimesh', 'corp'],
+  })
   const rotated = loadProvidersFile(file('apply.yaml', yaml), { ...env, CORP_SECRET: 'rotated' })
-  t.same(await applyProvidersFile(app.deps, rotated), { created: [], updated: ['corp'], unchanged: ['glimesh'] })
+  t.same(await applyProvidersFile(app.services.providers, rotated), {
+    created: [],
+    updated: ['corp'],
+    unchanged: ['glimesh'],
+  })
   const corp = await db.prisma.provider.findUniqueOrThrow({ where: { id: 'corp' } })
   t.equal(app.deps.keyring.decrypt(corp.clientSecretEnc as Uint8Array, clientSecretContext('corp')), 'rotated')
   const audit = await db.prisma.auditEvent.findMany({ where: { subjectType: 'provider' }, orderBy: { id: 'asc' } })

@@ -15,6 +15,7 @@ const connection = (fields: Partial<RefreshState> = {}): RefreshState => ({
   nextRefreshAt: at(300),
   lastRefreshedAt: at(-3000),
   refreshTokenEnc: new Uint8Array([1]),
+  failureCount: 0,
   ...fields,
 })
 
@@ -76,6 +77,38 @@ t.test('shouldRefresh says why', async (t) => {
     shouldRefresh(connection({ refreshTokenEnc: null, expiresAt: at(10) }), now, { kind: 'minTtl', seconds: 60 }),
     { should: false, reason: 'no_refresh_token' },
   )
+})
+
+t.test('a failing connection waits out its backoff for a caller, not for the scheduler or an admin', async (t) => {
+  const failing = connection({ expiresAt: at(30), failureCount: 2, nextRefreshAt: at(120) })
+  const minTtl = { kind: 'minTtl', seconds: 60 } as const
+  t.same(shouldRefresh(failing, now, minTtl), { should: false, reason: 'in_backoff' })
+  t.same(
+    shouldRefresh({ ...failing, nextRefreshAt: at(-1) }, now, minTtl),
+    {
+      should: true,
+      reason: 'expires_within_min_ttl',
+    },
+    'its next attempt is due',
+  )
+  t.same(
+    shouldRefresh({ ...failing, failureCount: 0 }, now, minTtl),
+    {
+      should: true,
+      reason: 'expires_within_min_ttl',
+    },
+    'not failing: nextRefreshAt is only the schedule',
+  )
+  t.same(
+    shouldRefresh(connection({ failureCount: 2, nextRefreshAt: at(120) }), now, minTtl),
+    {
+      should: false,
+      reason: 'valid_for_min_ttl',
+    },
+    'a token still valid is served whatever the backoff',
+  )
+  t.same(shouldRefresh(failing, now, { kind: 'force', since: now }), { should: true, reason: 'forced' })
+  t.same(shouldRefresh(failing, now, { kind: 'due' }), { should: false, reason: 'not_due' })
 })
 
 t.test('minTtl is capped at half the lifetime and at the provider margin', async (t) => {

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { matchReturnTo } from '../../src/services/return-to.js'
+import { matchReturnTo } from '../../src/urls/return-to.js'
 
 const allowed = ['https://app.example.com/settings', 'http://127.0.0.1:8080/']
 

@@ -9,8 +9,8 @@
 // before the provider's redirect URI is registered: the port is chosen first, then the app is built for it.
 import { randomBytes } from 'node:crypto'
 import type { Connection } from '../../src/db/generated/client.js'
-import { callbackUrl } from '../../src/services/public-urls.js'
-import { ADMIN_TOKEN, build, type Built } from '../helper.js'
+import { callbackUrl } from '../../src/urls/public.js'
+import { build, type Built } from '../helper.js'
 import { openTestDatabase } from './database.js'
 import {
   startAuthServer,
@@ -19,6 +19,7 @@ import {
   type AuthServerOptions,
   type TestClient,
 } from './auth-server.js'
+import { createCaller, createProvider, type TestCaller } from './fixtures.js'
 import { freePort } from './ports.js'
 
 interface Teardown {
@@ -48,12 +49,7 @@ export interface FlowEnvOptions {
   allowedReturnTo?: string[]
 }
 
-export interface Caller {
-  id: string
-  apiKey: string
-  /** `authorization: Bearer <apiKey>`, for app.inject or fetch. */
-  headers: { authorization: string }
-}
+export type Caller = TestCaller
 
 export interface FlowEnv extends Built {
   server: AuthServerHandle
@@ -69,7 +65,7 @@ export interface FlowEnv extends Built {
   returnTo: string
 }
 
-export const adminHeaders = { authorization: `Bearer ${ADMIN_TOKEN}` }
+export { adminHeaders } from './fixtures.js'
 const DEFAULT_RETURN_PREFIX = 'https://app.example.test/'
 
 /** A broker listening on 127.0.0.1 with PUBLIC_URL set to its address, an authorization server, providers and a caller. */
@@ -91,9 +87,9 @@ export async function startFlowEnv(t: Teardown, options: FlowEnvOptions = {}): P
   t.teardown(() => server.close())
 
   const providerIds: string[] = []
-  for (const spec of specs) providerIds.push(await createProvider(built, server, spec, clientSecret))
+  for (const spec of specs) providerIds.push(await addAuthServerProvider(built, server, spec, clientSecret))
   const allowedReturnTo = options.allowedReturnTo ?? [DEFAULT_RETURN_PREFIX]
-  const caller = await createCaller(built, { allowedProviders: providerIds, allowedReturnTo })
+  const caller = await createCaller(built.app, { name: 'test-caller', allowedProviders: providerIds, allowedReturnTo })
   return {
     ...built,
     server,
@@ -130,7 +126,7 @@ async function listenOnFreePort(
 }
 
 /** Creates a provider at the broker through the admin API, pointing at `server`. Returns its id. */
-export async function createProvider(
+export async function addAuthServerProvider(
   built: Built,
   server: AuthServerHandle,
   spec: ProviderSpec,
@@ -149,25 +145,7 @@ export async function createProvider(
       : { authorizationEndpoint, tokenEndpoint, revocationEndpoint, scopes: spec.scopes ?? ['profile'] }),
     ...spec.extra,
   }
-  const res = await built.app.inject({ method: 'POST', url: '/admin/providers', headers: adminHeaders, payload })
-  if (res.statusCode !== 201) throw new Error(`creating provider ${id} failed: ${res.statusCode} ${res.body}`)
-  return id
-}
-
-/** Issues an API key through the admin API. */
-export async function createCaller(
-  built: Built,
-  body: { allowedProviders: string[]; allowedReturnTo?: string[]; name?: string },
-): Promise<Caller> {
-  const res = await built.app.inject({
-    method: 'POST',
-    url: '/admin/clients',
-    headers: adminHeaders,
-    payload: { name: body.name ?? 'test-caller', allowedReturnTo: [], ...body },
-  })
-  if (res.statusCode !== 201) throw new Error(`creating a caller failed: ${res.statusCode} ${res.body}`)
-  const { id, apiKey } = res.json() as { id: string; apiKey: string }
-  return { id, apiKey, headers: { authorization: `Bearer ${apiKey}` } }
+  return createProvider(built.app, payload)
 }
 
 export interface AuthorizationLink {

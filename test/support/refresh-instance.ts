@@ -8,12 +8,11 @@ import { testConfig } from '../helper.js'
 const database = openDatabase({ url: process.env.CHILD_DATABASE_URL as string, poolSize: 4 })
 const app = await buildApp({
   config: testConfig(),
-  prisma: database.prisma,
+  database,
   logger: pino({ level: 'silent' }),
   background: false,
   instanceId: process.env.INSTANCE_ID,
-  providerTimeoutSeconds: 60,
-  refresh: { leaseSeconds: Number(process.env.LEASE_SECONDS ?? 30) },
+  timing: { providerTimeoutSeconds: 60, leaseSeconds: Number(process.env.LEASE_SECONDS ?? 30) },
 })
 await app.ready()
 process.stdout.write('ticking\n')

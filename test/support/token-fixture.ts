@@ -2,18 +2,17 @@
 // what happens after the authorization flow (GET /tokens, refresh, scheduler, revocation).
 //
 //   const idp = await startIdp(t, app, { accessTokenTtl: 2 })
-//   const caller = await createCaller(app, [idp.providerId])
+//   const caller = await createCaller(app, { allowedProviders: [idp.providerId] })   (from fixtures.ts)
 //   const [alice] = await connectUsers(app, idp, ['alice'])
 //   await app.inject({ url: `/tokens/alice?provider=${idp.providerId}`, headers: caller.headers })
 import { randomUUID } from 'node:crypto'
 import type { FastifyInstance } from 'fastify'
 import * as client from 'openid-client'
 import { Secret } from '../../src/crypto/secret.js'
-import { clientSecretContext } from '../../src/providers/registry.js'
-import { generateApiKey } from '../../src/services/api-keys.js'
 import { openRefreshToken, sealTokens } from '../../src/services/connection-tokens.js'
 import { nextRefreshAt, tokenLifetime } from '../../src/services/refresh-policy.js'
 import { startAuthServer, type AuthServerHandle, type AuthServerOptions } from './auth-server.js'
+import { createProvider } from './fixtures.js'
 
 const REDIRECT_URI = 'http://127.0.0.1:3000/oauth/callback'
 
@@ -45,25 +44,22 @@ export async function startIdp(
   const testClient = { client_id: `broker-${providerId}`, client_secret: secret, redirect_uris: [REDIRECT_URI] }
   const server = await startAuthServer({ clients: [testClient], ...options })
   t.teardown(() => server.close())
-  const { keyring, prisma } = app.deps
   const endpoints = options.withoutRevocation
     ? {
         authorizationEndpoint: server.plainOAuthEndpoints.authorizationEndpoint,
         tokenEndpoint: server.plainOAuthEndpoints.tokenEndpoint,
       }
     : { issuer: server.issuer }
-  await prisma.provider.create({
-    data: {
-      id: providerId,
-      clientId: testClient.client_id,
-      clientSecretEnc: keyring.encrypt(options.brokerClientSecret ?? secret, clientSecretContext(providerId)),
-      scopes: ['openid', 'offline_access'],
-      ...endpoints,
-      ...(options.defaultTokenLifetimeSeconds
-        ? { defaultTokenLifetimeSeconds: options.defaultTokenLifetimeSeconds }
-        : {}),
-      ...(options.refreshMarginSeconds != null ? { refreshMarginSeconds: options.refreshMarginSeconds } : {}),
-    },
+  await createProvider(app, {
+    id: providerId,
+    clientId: testClient.client_id,
+    clientSecret: options.brokerClientSecret ?? secret,
+    scopes: ['openid', 'offline_access'],
+    ...endpoints,
+    ...(options.defaultTokenLifetimeSeconds
+      ? { defaultTokenLifetimeSeconds: options.defaultTokenLifetimeSeconds }
+      : {}),
+    ...(options.refreshMarginSeconds != null ? { refreshMarginSeconds: options.refreshMarginSeconds } : {}),
   })
   const config = await client.discovery(
     new URL(server.issuer),
@@ -73,20 +69,6 @@ export async function startIdp(
     { execute: [client.allowInsecureRequests] },
   )
   return { server, providerId, config }
-}
-
-export interface TestCaller {
-  id: string
-  apiKey: string
-  headers: { authorization: string }
-}
-
-export async function createCaller(app: FastifyInstance, allowedProviders: string[]): Promise<TestCaller> {
-  const { apiKey, keyHash, keyPrefix } = generateApiKey()
-  const row = await app.deps.prisma.apiClient.create({
-    data: { name: `caller-${randomUUID().slice(0, 8)}`, keyHash, keyPrefix, allowedProviders },
-  })
-  return { id: row.id, apiKey, headers: { authorization: `Bearer ${apiKey}` } }
 }
 
 export interface ConnectedUser {
@@ -188,7 +170,11 @@ async function storeMany(
   grants: Array<{ userId: string; tokens: client.TokenEndpointResponse }>,
   now: Date,
 ): Promise<ConnectedUser[]> {
-  const { prisma, keyring, config } = app.deps
+  const {
+    keyring,
+    config,
+    db: { prisma },
+  } = app.deps
   const provider = await prisma.provider.findUniqueOrThrow({ where: { id: providerId } })
   const rows = grants.map(({ userId, tokens }) => {
     const id = randomUUID()
@@ -229,7 +215,7 @@ async function storeMany(
 /** Makes connections due (or expired) now without waiting: moves their expiry into the past. */
 export async function expireConnections(app: FastifyInstance, ids?: string[]): Promise<void> {
   const past = new Date(app.deps.now().getTime() - 1000)
-  await app.deps.prisma.connection.updateMany({
+  await app.deps.db.prisma.connection.updateMany({
     where: ids ? { id: { in: ids } } : {},
     data: { expiresAt: past, nextRefreshAt: past },
   })
@@ -237,14 +223,20 @@ export async function expireConnections(app: FastifyInstance, ids?: string[]): P
 
 /** The refresh token stored for a connection, decrypted. */
 export async function storedRefreshToken(app: FastifyInstance, connectionId: string): Promise<string | undefined> {
-  const { prisma, keyring } = app.deps
+  const {
+    keyring,
+    db: { prisma },
+  } = app.deps
   const row = await prisma.connection.findUniqueOrThrow({ where: { id: connectionId } })
   return openRefreshToken(keyring, row)?.reveal()
 }
 
 /** Every stored refresh token, decrypted, by connection id. */
 export async function storedRefreshTokens(app: FastifyInstance): Promise<Map<string, string | undefined>> {
-  const { prisma, keyring } = app.deps
+  const {
+    keyring,
+    db: { prisma },
+  } = app.deps
   const rows = await prisma.connection.findMany({ select: { id: true, refreshTokenEnc: true } })
   return new Map(rows.map((row) => [row.id, openRefreshToken(keyring, row)?.reveal()]))
 }

@@ -1,19 +1,14 @@
 import t from 'tap'
 import { build } from '../helper.js'
-import {
-  connectUsers,
-  createCaller,
-  expireConnections,
-  startIdp,
-  storedRefreshToken,
-} from '../support/token-fixture.js'
+import { createCaller } from '../support/fixtures.js'
+import { connectUsers, expireConnections, startIdp, storedRefreshToken } from '../support/token-fixture.js'
 
 const tokenUrl = (userId: string, query = '') => `/tokens/${encodeURIComponent(userId)}${query ? `?${query}` : ''}`
 
 t.test('serves the stored token while it is valid for minTtl, without calling the provider', async (t) => {
   const { app } = await build(t, { background: false })
   const idp = await startIdp(t, app, { accessTokenTtl: 3600 })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const [alice] = await connectUsers(app, idp, ['alice'])
 
   const res = await app.inject({ url: tokenUrl('alice', 'provider=idp'), headers: caller.headers })
@@ -38,7 +33,7 @@ t.test('401 without a key, 403 for a provider the caller may not use, 404, 400',
   const { app } = await build(t, { background: false })
   const idp = await startIdp(t, app)
   await startIdp(t, app, { providerId: 'other' })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   await connectUsers(app, idp, ['alice'])
 
   const anonymous = await app.inject({ url: tokenUrl('alice', 'provider=idp') })
@@ -73,7 +68,7 @@ t.test('401 without a key, 403 for a provider the caller may not use, 404, 400',
 t.test('50 concurrent requests for an expired token share one refresh', async (t) => {
   const { app } = await build(t, { background: false })
   const idp = await startIdp(t, app, { accessTokenTtl: 60, rotateRefreshToken: true })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const [alice] = await connectUsers(app, idp, ['alice'])
   await expireConnections(app)
 
@@ -93,11 +88,11 @@ t.test('50 concurrent requests for an expired token share one refresh', async (t
 
   const rotated = await storedRefreshToken(app, alice!.connectionId)
   t.not(rotated, alice?.refreshToken, 'the rotated refresh token is stored')
-  const row = await app.deps.prisma.connection.findUniqueOrThrow({ where: { id: alice!.connectionId } })
+  const row = await app.deps.db.prisma.connection.findUniqueOrThrow({ where: { id: alice!.connectionId } })
   t.equal(row.leaseOwner, null, 'lease released')
   t.equal(row.lifetimeSeconds, 60)
   t.ok(row.nextRefreshAt && row.nextRefreshAt > new Date(), 'next refresh scheduled')
-  const audit = await app.deps.prisma.auditEvent.findMany({ where: { action: 'connection.refreshed' } })
+  const audit = await app.deps.db.prisma.auditEvent.findMany({ where: { action: 'connection.refreshed' } })
   t.equal(audit.length, 1)
   const refreshes = (await app.deps.metrics.refreshes.get()).values
   t.same(
@@ -110,7 +105,7 @@ t.test('two instances asked at once for the same expired token refresh it once',
   const a = await build(t, { background: false, instanceId: 'a' })
   const b = await build(t, { background: false, instanceId: 'b', db: a.db })
   const idp = await startIdp(t, a.app, { accessTokenTtl: 60 })
-  const caller = await createCaller(a.app, [idp.providerId])
+  const caller = await createCaller(a.app, { allowedProviders: [idp.providerId] })
   await connectUsers(a.app, idp, ['alice'])
   await expireConnections(a.app)
   // a slow provider keeps the first refresh in flight while the other instance asks
@@ -131,9 +126,9 @@ t.test('two instances asked at once for the same expired token refresh it once',
 })
 
 t.test('minTtl is capped at half the granted lifetime', async (t) => {
-  const { app } = await build(t, { background: false, refresh: { cacheTtlMs: 0 } })
+  const { app } = await build(t, { background: false, timing: { tokenCacheTtlMs: 0 } })
   const idp = await startIdp(t, app, { accessTokenTtl: 100 })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const [alice] = await connectUsers(app, idp, ['alice'])
 
   // 100 s lifetime: minTtl 3600 counts as 50, which the fresh token meets
@@ -143,13 +138,13 @@ t.test('minTtl is capped at half the granted lifetime', async (t) => {
   t.equal(idp.server.stats.tokenRequests.refresh_token, 0)
 
   // with 40 s left, the default minTtl (60, capped at 50) asks for a refresh
-  await app.deps.prisma.connection.updateMany({ data: { expiresAt: new Date(Date.now() + 40_000) } })
+  await app.deps.db.prisma.connection.updateMany({ data: { expiresAt: new Date(Date.now() + 40_000) } })
   const refreshed = await app.inject({ url: tokenUrl('alice', 'provider=idp'), headers: caller.headers })
   t.equal(refreshed.statusCode, 200)
   t.not(refreshed.json().accessToken, alice?.accessToken)
   t.equal(idp.server.stats.tokenRequests.refresh_token, 1)
   // but minTtl=30 is met by 40 s
-  await app.deps.prisma.connection.updateMany({ data: { expiresAt: new Date(Date.now() + 40_000) } })
+  await app.deps.db.prisma.connection.updateMany({ data: { expiresAt: new Date(Date.now() + 40_000) } })
   const enough = await app.inject({ url: tokenUrl('alice', 'provider=idp&minTtl=30'), headers: caller.headers })
   t.equal(enough.json().accessToken, refreshed.json().accessToken)
   t.equal(idp.server.stats.tokenRequests.refresh_token, 1)
@@ -158,7 +153,7 @@ t.test('minTtl is capped at half the granted lifetime', async (t) => {
 t.test('a token response without expires_in gets the provider default lifetime', async (t) => {
   const { app } = await build(t, { background: false })
   const idp = await startIdp(t, app, { omitExpiresIn: true, defaultTokenLifetimeSeconds: 1800 })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const [alice] = await connectUsers(app, idp, ['alice'])
   await expireConnections(app)
 
@@ -166,7 +161,7 @@ t.test('a token response without expires_in gets the provider default lifetime',
   t.equal(res.statusCode, 200)
   const expiresIn = (Date.parse(res.json().expiresAt) - Date.now()) / 1000
   t.ok(expiresIn > 1790 && expiresIn <= 1800, `expires in ${expiresIn}s`)
-  const row = await app.deps.prisma.connection.findUniqueOrThrow({ where: { id: alice!.connectionId } })
+  const row = await app.deps.db.prisma.connection.findUniqueOrThrow({ where: { id: alice!.connectionId } })
   t.equal(row.lifetimeSeconds, 1800)
   t.ok(row.nextRefreshAt, 'still scheduled for refresh')
   t.equal(row.nextRefreshAt!.getTime(), row.expiresAt!.getTime() - 300_000, 'REFRESH_WINDOW_SECONDS before expiry')
@@ -175,12 +170,12 @@ t.test('a token response without expires_in gets the provider default lifetime',
 t.test('a refresh response without refresh_token keeps the stored one', async (t) => {
   const { app } = await build(t, { background: false })
   const idp = await startIdp(t, app, { omitRefreshTokenOnRefresh: true })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const [alice] = await connectUsers(app, idp, ['alice'])
 
   for (let round = 1; round <= 2; round++) {
     await expireConnections(app)
-    app.tokenServices.cache.clear()
+    app.services.tokenCache.clear()
     const res = await app.inject({ url: tokenUrl('alice', 'provider=idp'), headers: caller.headers })
     t.equal(res.statusCode, 200)
     t.equal(await storedRefreshToken(app, alice!.connectionId), alice?.refreshToken, `round ${round}: kept`)
@@ -191,7 +186,7 @@ t.test('a refresh response without refresh_token keeps the stored one', async (t
 t.test('a grant revoked at the provider: reauthorization_required, 409, audited', async (t) => {
   const { app } = await build(t, { background: false })
   const idp = await startIdp(t, app)
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const [alice] = await connectUsers(app, idp, ['alice'])
   await idp.server.revokeGrantsFor('alice')
   await expireConnections(app)
@@ -199,12 +194,12 @@ t.test('a grant revoked at the provider: reauthorization_required, 409, audited'
   const res = await app.inject({ url: tokenUrl('alice', 'provider=idp'), headers: caller.headers })
   t.equal(res.statusCode, 409)
   t.equal(res.json().error, 'reauthorization_required')
-  const row = await app.deps.prisma.connection.findUniqueOrThrow({ where: { id: alice!.connectionId } })
+  const row = await app.deps.db.prisma.connection.findUniqueOrThrow({ where: { id: alice!.connectionId } })
   t.equal(row.status, 'reauthorization_required')
   t.equal(row.nextRefreshAt, null)
   t.equal(row.leaseOwner, null)
   t.ok(await storedRefreshToken(app, alice!.connectionId), 'the refresh token is not wiped')
-  const audit = await app.deps.prisma.auditEvent.findMany({
+  const audit = await app.deps.db.prisma.auditEvent.findMany({
     where: { action: 'connection.reauthorization_required', subjectId: alice!.connectionId },
   })
   t.equal(audit.length, 1)
@@ -217,14 +212,18 @@ t.test('a grant revoked at the provider: reauthorization_required, 409, audited'
 
 t.test('the cache never serves a token with less than minTtl left', async (t) => {
   let clock = Date.now()
-  const { app } = await build(t, { background: false, now: () => new Date(clock), refresh: { cacheTtlMs: 1_000_000 } })
+  const { app } = await build(t, {
+    background: false,
+    now: () => new Date(clock),
+    timing: { tokenCacheTtlMs: 1_000_000 },
+  })
   const idp = await startIdp(t, app, { accessTokenTtl: 600 })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const [alice] = await connectUsers(app, idp, ['alice'])
 
   const first = await app.inject({ url: tokenUrl('alice', 'provider=idp'), headers: caller.headers })
   t.equal(first.json().accessToken, alice?.accessToken)
-  await app.deps.prisma.connection.deleteMany({})
+  await app.deps.db.prisma.connection.deleteMany({})
   const cached = await app.inject({ url: tokenUrl('alice', 'provider=idp'), headers: caller.headers })
   t.equal(cached.statusCode, 200, 'served from the cache within its TTL')
   const strict = await app.inject({ url: tokenUrl('alice', 'provider=idp&minTtl=300'), headers: caller.headers })
@@ -235,14 +234,14 @@ t.test('the cache never serves a token with less than minTtl left', async (t) =>
 })
 
 t.test('a provider that refuses early refresh: its margin schedules the refresh and caps minTtl', async (t) => {
-  const { app } = await build(t, { background: false, refresh: { cacheTtlMs: 0 } })
+  const { app } = await build(t, { background: false, timing: { tokenCacheTtlMs: 0 } })
   const idp = await startIdp(t, app, { accessTokenTtl: 3600, refreshMarginSeconds: 60 })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const [alice] = await connectUsers(app, idp, ['alice'])
-  const row = await app.deps.prisma.connection.findUniqueOrThrow({ where: { id: alice!.connectionId } })
+  const row = await app.deps.db.prisma.connection.findUniqueOrThrow({ where: { id: alice!.connectionId } })
   t.equal(row.nextRefreshAt!.getTime(), row.expiresAt!.getTime() - 60_000, 'refreshed 60 s before expiry, not 300')
 
-  await app.deps.prisma.connection.updateMany({ data: { expiresAt: new Date(Date.now() + 120_000) } })
+  await app.deps.db.prisma.connection.updateMany({ data: { expiresAt: new Date(Date.now() + 120_000) } })
   const res = await app.inject({ url: tokenUrl('alice', 'provider=idp&minTtl=600'), headers: caller.headers })
   t.equal(res.statusCode, 200)
   t.equal(res.json().accessToken, alice?.accessToken, '120 s left meet minTtl=600 capped at the 60 s margin')

@@ -29,7 +29,7 @@ t.test('an instance killed while holding leases: another refreshes them once the
   const users = await mintUsers(app, idp, ['u0', 'u1', 'u2', 'u3', 'u4'])
   await expireConnections(app)
   const before = await storedRefreshTokens(app)
-  const { prisma } = app.deps
+  const { prisma } = app.deps.db
 
   // the provider holds every refresh request, so the other instance dies with its leases taken and nothing stored
   idp.server.setTokenFault({ kind: 'hang', grantType: 'refresh_token' })

@@ -1,16 +1,21 @@
 import t from 'tap'
 import { clientSecretContext } from '../../src/providers/registry.js'
 import { build } from '../helper.js'
-import { createCaller, expireConnections, mintUsers, startIdp, storedRefreshTokens } from '../support/token-fixture.js'
+import { expireConnections, mintUsers, startIdp, storedRefreshTokens } from '../support/token-fixture.js'
+import { createCaller } from '../support/fixtures.js'
 
 t.test('provider 500, then hanging past the timeout, then back: active throughout, retried, refreshed', async (t) => {
   let clock = Date.now()
-  const { app, logs } = await build(t, { background: false, now: () => new Date(clock), providerTimeoutSeconds: 3 })
+  const { app, logs } = await build(t, {
+    background: false,
+    now: () => new Date(clock),
+    timing: { providerTimeoutSeconds: 3 },
+  })
   const idp = await startIdp(t, app, { accessTokenTtl: 3600, rotateRefreshToken: true })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const users = await mintUsers(app, idp, ['u0', 'u1', 'u2'])
   const original = await storedRefreshTokens(app)
-  const { prisma } = app.deps
+  const { prisma } = app.deps.db
   const rows = () => prisma.connection.findMany({ orderBy: { userId: 'asc' } })
   const afterBackoff = async () => {
     clock = Math.max(...(await rows()).map((row) => row.nextRefreshAt?.getTime() ?? 0)) + 1
@@ -74,10 +79,13 @@ t.test('invalid_client flags the provider and condemns no connection', async (t)
   let clock = Date.now()
   const { app } = await build(t, { background: false, now: () => new Date(clock) })
   const idp = await startIdp(t, app, { brokerClientSecret: 'not-the-secret' })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   await mintUsers(app, idp, ['u0', 'u1'])
   await expireConnections(app)
-  const { prisma, keyring } = app.deps
+  const {
+    keyring,
+    db: { prisma },
+  } = app.deps
 
   const report = await app.scheduler.tick()
   t.same([report.claimed, report.failed], [2, 2])

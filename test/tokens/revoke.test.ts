@@ -1,14 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { ADMIN_TOKEN, build } from '../helper.js'
-import { connectUsers, createCaller, expireConnections, startIdp } from '../support/token-fixture.js'
+import { connectUsers, expireConnections, startIdp } from '../support/token-fixture.js'
+import { createCaller } from '../support/fixtures.js'
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
 t.test('DELETE /connections revokes at the provider, then holds nothing for the user', async (t) => {
   const { app } = await build(t, { background: false })
   const idp = await startIdp(t, app)
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const [alice] = await connectUsers(app, idp, ['alice'])
   await app.inject({ url: '/tokens/alice?provider=idp', headers: caller.headers }) // cached now
 
@@ -20,7 +21,7 @@ t.test('DELETE /connections revokes at the provider, then holds nothing for the 
   t.same(await idp.server.introspect(alice!.refreshToken), { active: false })
   t.same(await idp.server.introspect(alice!.accessToken), { active: false })
 
-  const { prisma } = app.deps
+  const { prisma } = app.deps.db
   t.equal(await prisma.connection.count({ where: { userId: 'alice' } }), 0, 'nothing stored')
   const audit = await prisma.auditEvent.findFirstOrThrow({ where: { action: 'connection.revoked' } })
   t.equal(audit.actor, `client:${caller.id}`)
@@ -35,12 +36,12 @@ t.test('DELETE /connections revokes at the provider, then holds nothing for the 
 t.test('DELETE /connections: 401 without a key, 403 for a provider not allowed', async (t) => {
   const { app } = await build(t, { background: false })
   const idp = await startIdp(t, app)
-  const caller = await createCaller(app, ['someone-else'])
+  const caller = await createCaller(app, { allowedProviders: ['someone-else'] })
   await connectUsers(app, idp, ['alice'])
   t.equal((await app.inject({ method: 'DELETE', url: '/connections/idp/alice' })).statusCode, 401)
   const forbidden = await app.inject({ method: 'DELETE', url: '/connections/idp/alice', headers: caller.headers })
   t.equal(forbidden.statusCode, 403)
-  t.equal(await app.deps.prisma.connection.count(), 1)
+  t.equal(await app.deps.db.prisma.connection.count(), 1)
   t.equal(idp.server.stats.revocations, 0)
 })
 
@@ -53,13 +54,13 @@ t.test('a failed revocation still deletes, and says so in the audit trail', asyn
   }
   const { app } = await build(t, { background: false, fetch: failRevocation })
   const idp = await startIdp(t, app)
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const [alice] = await connectUsers(app, idp, ['alice'])
 
   const res = await app.inject({ method: 'DELETE', url: '/connections/idp/alice', headers: caller.headers })
   t.equal(res.statusCode, 204)
-  t.equal(await app.deps.prisma.connection.count(), 0)
-  const audit = await app.deps.prisma.auditEvent.findFirstOrThrow({ where: { action: 'connection.revoked' } })
+  t.equal(await app.deps.db.prisma.connection.count(), 0)
+  const audit = await app.deps.db.prisma.auditEvent.findFirstOrThrow({ where: { action: 'connection.revoked' } })
   t.match(audit.detail, { revocation: 'failed', error: /could not reach the provider/ })
   t.notMatch(JSON.stringify(audit.detail), alice!.refreshToken)
 })
@@ -67,12 +68,12 @@ t.test('a failed revocation still deletes, and says so in the audit trail', asyn
 t.test('a provider without a revocation endpoint: deleted, recorded as unsupported', async (t) => {
   const { app } = await build(t, { background: false })
   const idp = await startIdp(t, app, { withoutRevocation: true })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   await connectUsers(app, idp, ['alice'])
   const res = await app.inject({ method: 'DELETE', url: '/connections/idp/alice', headers: caller.headers })
   t.equal(res.statusCode, 204)
   t.equal(idp.server.stats.revocations, 0)
-  const audit = await app.deps.prisma.auditEvent.findFirstOrThrow({ where: { action: 'connection.revoked' } })
+  const audit = await app.deps.db.prisma.auditEvent.findFirstOrThrow({ where: { action: 'connection.revoked' } })
   t.same(audit.detail, { revocation: 'unsupported' })
 })
 
@@ -98,6 +99,8 @@ t.test('admin: force a refresh, delete by id', async (t) => {
   const failed = await app.inject({ method: 'POST', url: `/admin/connections/${id}/refresh`, headers: admin })
   t.equal(failed.statusCode, 503)
   t.equal(failed.json().error, 'provider_unavailable')
+  t.match(failed.json().message, /^refresh failed: provider answered HTTP 500/, 'what GET /tokens would say')
+  t.ok(Number(failed.headers['retry-after']) >= 5, `Retry-After: the backoff (${failed.headers['retry-after']} s)`)
   clock += 1000
   const forced = await app.inject({ method: 'POST', url: `/admin/connections/${id}/refresh`, headers: admin })
   t.equal(forced.statusCode, 200)
@@ -117,17 +120,17 @@ t.test('admin: force a refresh, delete by id', async (t) => {
   const deleted = await app.inject({ method: 'DELETE', url: `/admin/connections/${id}`, headers: admin })
   t.equal(deleted.statusCode, 204)
   t.equal(idp.server.stats.revocations, 2)
-  t.equal(await app.deps.prisma.connection.count(), 0)
-  const audit = await app.deps.prisma.auditEvent.findFirstOrThrow({ where: { action: 'connection.revoked' } })
+  t.equal(await app.deps.db.prisma.connection.count(), 0)
+  const audit = await app.deps.db.prisma.auditEvent.findFirstOrThrow({ where: { action: 'connection.revoked' } })
   t.equal(audit.actor, 'admin')
   t.equal((await app.inject({ method: 'DELETE', url: `/admin/connections/${id}`, headers: admin })).statusCode, 404)
 })
 
 t.test('a connection deleted on one instance stops being served by another within the cache TTL', async (t) => {
   const a = await build(t, { background: false, instanceId: 'a' })
-  const b = await build(t, { background: false, instanceId: 'b', db: a.db, refresh: { cacheTtlMs: 500 } })
+  const b = await build(t, { background: false, instanceId: 'b', db: a.db, timing: { tokenCacheTtlMs: 500 } })
   const idp = await startIdp(t, a.app)
-  const caller = await createCaller(a.app, [idp.providerId])
+  const caller = await createCaller(a.app, { allowedProviders: [idp.providerId] })
   await connectUsers(a.app, idp, ['alice'])
 
   t.equal((await b.app.inject({ url: '/tokens/alice?provider=idp', headers: caller.headers })).statusCode, 200)
@@ -140,7 +143,7 @@ t.test('a connection deleted on one instance stops being served by another withi
 t.test('a refresh in flight finishes before the delete revokes, so the newest token is the one revoked', async (t) => {
   const { app } = await build(t, { background: false })
   const idp = await startIdp(t, app, { accessTokenTtl: 3600, rotateRefreshToken: true })
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   const [alice] = await connectUsers(app, idp, ['alice'])
   await expireConnections(app)
   idp.server.setTokenFault({ kind: 'hang', ms: 300, grantType: 'refresh_token', times: 1 })
@@ -160,10 +163,10 @@ t.test('a refresh in flight finishes before the delete revokes, so the newest to
 t.test('a revoked caller stops being served within a few seconds', async (t) => {
   const { app } = await build(t, { background: false })
   const idp = await startIdp(t, app)
-  const caller = await createCaller(app, [idp.providerId])
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
   await connectUsers(app, idp, ['alice'])
   t.equal((await app.inject({ url: '/tokens/alice?provider=idp', headers: caller.headers })).statusCode, 200)
-  await app.deps.prisma.apiClient.update({ where: { id: caller.id }, data: { revokedAt: new Date() } })
+  await app.deps.db.prisma.apiClient.update({ where: { id: caller.id }, data: { revokedAt: new Date() } })
   await sleep(2_100)
   const res = await app.inject({ url: '/tokens/alice?provider=idp', headers: caller.headers })
   t.equal(res.statusCode, 401)

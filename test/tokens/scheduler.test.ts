@@ -17,7 +17,7 @@ t.test('two instances on one database refresh 200 due connections exactly once p
     idp,
     Array.from({ length: 200 }, (_, i) => `user-${i}`),
   )
-  const { prisma } = a.app.deps
+  const { prisma } = a.app.deps.db
 
   for (let cycle = 1; cycle <= 2; cycle++) {
     await expireConnections(a.app)
@@ -69,7 +69,7 @@ t.test('a failing connection backs off instead of being retried every tick, and 
   const { app } = await build(t, { background: false, now: () => new Date(clock) })
   const idp = await startIdp(t, app, { accessTokenTtl: 3600 })
   const [alice] = await mintUsers(app, idp, ['alice'])
-  const { prisma } = app.deps
+  const { prisma } = app.deps.db
   // a webhook subscriber, to see the events
   const caller = await prisma.apiClient.create({
     data: { name: 'hooks', keyHash: new Uint8Array(32), keyPrefix: 'tbk_x', allowedProviders: [idp.providerId] },

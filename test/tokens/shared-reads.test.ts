@@ -3,8 +3,8 @@
 import pg from 'pg'
 import t from 'tap'
 import { build } from '../helper.js'
-import { seedConnection, seedProvider } from '../support/connections.js'
-import { createCaller } from '../support/token-fixture.js'
+import { createProvider, seedConnection } from '../support/fixtures.js'
+import { createCaller } from '../support/fixtures.js'
 
 const statements: string[] = []
 const query = pg.Client.prototype.query
@@ -17,10 +17,9 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
 t.test('concurrent GET /tokens after the caches expire read the key and the connection once', async (t) => {
   let clock = Date.now()
   const { app } = await build(t, { background: false, now: () => new Date(clock) })
-  const { prisma, keyring } = app.deps
-  const providerId = await seedProvider(prisma)
-  await seedConnection(prisma, keyring, { providerId, userId: 'alice' })
-  const caller = await createCaller(app, [providerId])
+  const providerId = await createProvider(app)
+  await seedConnection(app, { providerId, userId: 'alice' })
+  const caller = await createCaller(app, { allowedProviders: [providerId] })
   const get = () => app.inject({ url: `/tokens/alice?provider=${providerId}`, headers: caller.headers })
   t.equal((await get()).statusCode, 200)
 
@@ -38,14 +37,13 @@ t.test('concurrent GET /tokens after the caches expire read the key and the conn
 
 t.test('cold GET /tokens for many users at once read their connections in a few statements', async (t) => {
   const { app } = await build(t, { background: false })
-  const { prisma, keyring } = app.deps
-  const providerId = await seedProvider(prisma)
+  const providerId = await createProvider(app)
   const users = Array.from({ length: 120 }, (_, i) => `user-${i}`)
   const seeded = new Map<string, string>()
   for (const userId of users) {
-    seeded.set(userId, (await seedConnection(prisma, keyring, { providerId, userId })).accessToken)
+    seeded.set(userId, (await seedConnection(app, { providerId, userId })).accessToken)
   }
-  const caller = await createCaller(app, [providerId])
+  const caller = await createCaller(app, { allowedProviders: [providerId] })
   const get = (userId: string) =>
     app.inject({ url: `/tokens/${encodeURIComponent(userId)}?provider=${providerId}`, headers: caller.headers })
   t.equal((await get('user-0')).statusCode, 200, 'the API key is warm')

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { ADMIN_TOKEN } from '../helper.js'
-import { changeStatus, createCaller } from './fixtures.js'
+import { createCaller } from '../support/fixtures.js'
+import { changeStatus } from './fixtures.js'
 import type { Received } from './receiver.js'
 import { webhookWorld } from './world.js'
 
@@ -8,8 +9,7 @@ const headers = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
 t.test('the admin lists deliveries newest first, by caller and status, a page at a time', async (t) => {
   const w = await webhookWorld(t)
-  const { prisma } = w.db
-  const other = await createCaller(prisma, { name: 'support' })
+  const other = await createCaller(w.app, { allowedProviders: ['acme'], name: 'support' })
   await w.app.inject({
     method: 'PUT',
     url: '/webhook',
@@ -17,12 +17,12 @@ t.test('the admin lists deliveries newest first, by caller and status, a page at
     payload: { url: `${w.receiver.url}/support`, events: ['connection.revoked'] },
   })
   w.receiver.answer(204, 500)
-  await changeStatus(prisma, w.connectionId, 'connection.created', 'active', w.now())
+  await changeStatus(w.db, w.connectionId, 'connection.created', 'active', w.now())
   w.advance(1000)
-  await changeStatus(prisma, w.connectionId, 'connection.refresh_failed', 'active', w.now())
+  await changeStatus(w.db, w.connectionId, 'connection.refresh_failed', 'active', w.now())
   w.advance(1000)
-  await changeStatus(prisma, w.connectionId, 'connection.revoked', 'revoked', w.now())
-  await w.app.webhooks.deliverDue()
+  await changeStatus(w.db, w.connectionId, 'connection.revoked', 'revoked', w.now())
+  await w.app.webhookSender.deliverDue()
 
   const list = async (query: string) => {
     const res = await w.app.inject({ method: 'GET', url: `/admin/webhook-deliveries${query}`, headers })
@@ -91,8 +91,8 @@ t.test('the admin lists deliveries newest first, by caller and status, a page at
 t.test('redeliver sends an event again with the same webhook-id', async (t) => {
   const w = await webhookWorld(t)
   const { prisma } = w.db
-  await changeStatus(prisma, w.connectionId, 'connection.reauthorization_required', 'reauthorization_required', w.now())
-  await w.app.webhooks.deliverDue()
+  await changeStatus(w.db, w.connectionId, 'connection.reauthorization_required', 'reauthorization_required', w.now())
+  await w.app.webhookSender.deliverDue()
   const original = await prisma.webhookDelivery.findFirstOrThrow()
   t.equal(original.status, 'delivered')
   const first = w.verified(w.receiver.received[0] as Received)
@@ -109,7 +109,7 @@ t.test('redeliver sends an event again with the same webhook-id', async (t) => {
   t.match(redelivery, { status: 'pending', attempts: 0, eventId: (original.payload as { id: string }).id })
   t.equal(redelivery.createdAt, w.now().toISOString())
 
-  await w.app.webhooks.deliverDue()
+  await w.app.webhookSender.deliverDue()
   t.equal(w.receiver.received.length, 2)
   t.same(w.verified(w.receiver.received[1] as Received), first, 'the same event, freshly signed')
   t.same(
@@ -123,8 +123,8 @@ t.test('redeliver sends an event again with the same webhook-id', async (t) => {
 
   // a pending delivery waiting for its next attempt is made due now instead of copied
   w.receiver.answer(500)
-  await changeStatus(prisma, w.connectionId, 'connection.revoked', 'revoked', w.now())
-  await w.app.webhooks.deliverDue()
+  await changeStatus(w.db, w.connectionId, 'connection.revoked', 'revoked', w.now())
+  await w.app.webhookSender.deliverDue()
   const waiting = await prisma.webhookDelivery.findFirstOrThrow({ where: { event: 'connection.revoked' } })
   t.ok(waiting.nextAttemptAt > w.now())
   const again = await w.app.inject({
@@ -135,7 +135,7 @@ t.test('redeliver sends an event again with the same webhook-id', async (t) => {
   t.equal(again.statusCode, 202)
   t.equal(again.json().id, waiting.id)
   t.equal(again.json().nextAttemptAt, w.now().toISOString())
-  t.same(await w.app.webhooks.deliverDue(), { delivered: 1, failed: 0, gaveUp: 0 })
+  t.same(await w.app.webhookSender.deliverDue(), { delivered: 1, failed: 0, gaveUp: 0 })
   t.equal(await prisma.webhookDelivery.count(), 3)
 
   const audit = await prisma.auditEvent.findMany({ where: { action: 'webhook.redelivered' } })

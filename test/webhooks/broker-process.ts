@@ -14,7 +14,7 @@ if ((mode !== 'send' && mode !== 'idle') || !databaseUrl || !connectionId) {
 const database = openDatabase({ url: databaseUrl, poolSize: 2 })
 const app = await buildApp({
   config: testConfig(),
-  prisma: database.prisma,
+  database,
   logger: pino({ level: 'silent' }),
   background: mode === 'send',
   instanceId: 'doomed-instance',
@@ -22,7 +22,7 @@ const app = await buildApp({
 })
 await app.ready()
 const written = await changeStatus(
-  database.prisma,
+  database,
   connectionId,
   'connection.reauthorization_required',
   'reauthorization_required',

@@ -9,11 +9,14 @@ import { readmeVerifier } from './verifier.js'
 t.test('each transition of a connection reaches the receiver once, signed, without a token', async (t) => {
   let clock = Date.now()
   const env = await startFlowEnv(t, {
-    app: { background: false, now: () => new Date(clock), providerTimeoutSeconds: 2 },
+    app: { background: false, now: () => new Date(clock), timing: { providerTimeoutSeconds: 2 } },
     authServer: { accessTokenTtl: 3600, rotateRefreshToken: true },
   })
   const { app } = env
-  const { prisma, keyring } = app.deps
+  const {
+    keyring,
+    db: { prisma },
+  } = app.deps
   const receiver = await startReceiver()
   t.teardown(() => receiver.close())
   const registered = await app.inject({
@@ -36,7 +39,7 @@ t.test('each transition of a connection reaches the receiver once, signed, witho
   /** Sends what is due and returns the events received since the last call, verified. */
   let seen = 0
   const newEvents = async () => {
-    await app.webhooks.deliverDue()
+    await app.webhookSender.deliverDue()
     const fresh = receiver.received.slice(seen)
     seen = receiver.received.length
     return fresh.map((request) => {

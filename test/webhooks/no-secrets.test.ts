@@ -42,11 +42,11 @@ t.test('no token or secret reaches a payload, a header, the delivery log or the 
   }
   w.receiver.answer(500)
   for (const type of ['connection.refresh_failed', 'connection.reauthorization_required'] as const) {
-    await changeStatus(prisma, w.connectionId, type, 'reauthorization_required', w.now(), detail)
+    await changeStatus(w.db, w.connectionId, type, 'reauthorization_required', w.now(), detail)
   }
-  await w.app.webhooks.deliverDue()
+  await w.app.webhookSender.deliverDue()
   w.advance(60_000)
-  await w.app.webhooks.deliverDue()
+  await w.app.webhookSender.deliverDue()
   t.equal(w.receiver.received.length, 3)
 
   for (const request of w.receiver.received) {

@@ -1,7 +1,8 @@
 import t from 'tap'
 import { signingSecretContext } from '../../src/webhooks/endpoints.js'
 import { ADMIN_TOKEN, build } from '../helper.js'
-import { changeStatus, createCaller, createConnection, createProvider } from './fixtures.js'
+import { createCaller, createProvider, seedConnection } from '../support/fixtures.js'
+import { changeStatus } from './fixtures.js'
 import { startReceiver } from './receiver.js'
 import { webhookWorld } from './world.js'
 
@@ -10,8 +11,8 @@ const admin = bearer(ADMIN_TOKEN)
 
 t.test('a caller registers its endpoint; the secret is shown once and kept encrypted', async (t) => {
   const { app, db } = await build(t, { background: false })
-  await createProvider(db.prisma)
-  const caller = await createCaller(db.prisma)
+  await createProvider(app)
+  const caller = await createCaller(app, { allowedProviders: ['acme'] })
   const auth = bearer(caller.apiKey)
 
   t.equal((await app.inject({ method: 'GET', url: '/webhook', headers: auth })).statusCode, 404)
@@ -70,8 +71,8 @@ t.test('a caller registers its endpoint; the secret is shown once and kept encry
 
 t.test('each caller sees only its own endpoint; credentials are required', async (t) => {
   const { app, db } = await build(t, { background: false })
-  const one = await createCaller(db.prisma, { name: 'one' })
-  const two = await createCaller(db.prisma, { name: 'two' })
+  const one = await createCaller(app, { allowedProviders: ['acme'], name: 'one' })
+  const two = await createCaller(app, { allowedProviders: ['acme'], name: 'two' })
   const put = (apiKey: string) =>
     app.inject({ method: 'PUT', url: '/webhook', headers: bearer(apiKey), payload: { url: 'https://one.example/' } })
   t.equal((await put(one.apiKey)).statusCode, 201)
@@ -90,8 +91,8 @@ t.test('each caller sees only its own endpoint; credentials are required', async
 })
 
 t.test('URLs and events are checked', async (t) => {
-  const { app, db } = await build(t, { background: false })
-  const caller = await createCaller(db.prisma)
+  const { app } = await build(t, { background: false })
+  const caller = await createCaller(app, { allowedProviders: ['acme'] })
   const put = (payload: object) =>
     app.inject({ method: 'PUT', url: '/webhook', headers: bearer(caller.apiKey), payload })
   const refused: Array<[object, RegExp]> = [
@@ -125,7 +126,7 @@ t.test('URLs and events are checked', async (t) => {
 
 t.test('the admin manages any caller endpoint', async (t) => {
   const { app, db } = await build(t, { background: false })
-  const caller = await createCaller(db.prisma)
+  const caller = await createCaller(app, { allowedProviders: ['acme'] })
   const url = `/admin/clients/${caller.id}/webhook`
 
   t.equal((await app.inject({ method: 'GET', url, headers: admin })).statusCode, 404)
@@ -164,11 +165,11 @@ t.test(
     const w = await webhookWorld(t)
     const moved = await startReceiver('/moved')
     t.teardown(() => moved.close())
-    await changeStatus(w.db.prisma, w.connectionId, 'connection.created', 'active', w.now())
+    await changeStatus(w.db, w.connectionId, 'connection.created', 'active', w.now())
     const auth = bearer(w.caller.apiKey)
     await w.app.inject({ method: 'PUT', url: '/webhook', headers: auth, payload: { url: moved.url } })
     const rotated = await w.app.inject({ method: 'POST', url: '/webhook/rotate-secret', headers: auth })
-    await w.app.webhooks.deliverDue()
+    await w.app.webhookSender.deliverDue()
     t.equal(w.receiver.received.length, 0)
     t.equal(moved.received.length, 1)
     const [request] = moved.received
@@ -179,10 +180,10 @@ t.test(
 
 t.test('deleting the endpoint drops its pending deliveries', async (t) => {
   const w = await webhookWorld(t)
-  const second = await createConnection(w.db.prisma, 'acme', 'user-2')
-  await changeStatus(w.db.prisma, second, 'connection.created', 'active', w.now())
+  const second = await (await seedConnection(w.app, { providerId: 'acme', userId: 'user-2' })).id
+  await changeStatus(w.db, second, 'connection.created', 'active', w.now())
   await w.app.inject({ method: 'DELETE', url: '/webhook', headers: bearer(w.caller.apiKey) })
   t.equal(await w.db.prisma.webhookDelivery.count(), 0)
-  await w.app.webhooks.deliverDue()
+  await w.app.webhookSender.deliverDue()
   t.equal(w.receiver.received.length, 0)
 })

@@ -53,13 +53,13 @@ t.test('killed while sending: once its lease expires another instance sends the 
   t.match(claimed, { status: 'pending', attempts: 0, leaseOwner: 'doomed-instance' }, 'left leased by the dead one')
 
   const survivor = await build(t, { db: w.db, background: false, now })
-  t.same(await survivor.app.webhooks.deliverDue(), { delivered: 0, failed: 0, gaveUp: 0 }, 'not while leased')
+  t.same(await survivor.app.webhookSender.deliverDue(), { delivered: 0, failed: 0, gaveUp: 0 }, 'not while leased')
   const later = await build(t, {
     db: w.db,
     background: false,
     now: () => new Date((claimed?.leaseExpiresAt as Date).getTime() + 1000),
   })
-  t.same(await later.app.webhooks.deliverDue(), { delivered: 1, failed: 0, gaveUp: 0 })
+  t.same(await later.app.webhookSender.deliverDue(), { delivered: 1, failed: 0, gaveUp: 0 })
   const [first, second] = w.receiver.received
   t.equal(w.receiver.received.length, 2)
   t.equal(first?.headers['webhook-id'], second?.headers['webhook-id'], 'same webhook-id: the receiver can dedupe')
@@ -73,7 +73,7 @@ t.test('killed while sending: once its lease expires another instance sends the 
 
 t.test('in process: an app that wrote the event and closed without sending it; the next one sends it', async (t) => {
   const w = await webhookWorld(t)
-  await changeStatus(w.db.prisma, w.connectionId, 'connection.revoked', 'revoked', w.now())
+  await changeStatus(w.db, w.connectionId, 'connection.revoked', 'revoked', w.now())
   await w.app.close()
   const next = await build(t, { db: w.db, now: w.now, webhooks: { pollIntervalMs: 20 } })
   await w.receiver.waitFor(1)

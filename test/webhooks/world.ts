@@ -1,7 +1,7 @@
 // A broker with a caller whose webhook points at a test receiver, a provider and one connection, on a clock the
 // test moves by hand.
 import { build, type Built } from '../helper.js'
-import { createCaller, createConnection, createProvider } from './fixtures.js'
+import { createCaller, createProvider, seedConnection } from '../support/fixtures.js'
 import { startReceiver, type Received, type Receiver } from './receiver.js'
 import { readmeVerifier } from './verifier.js'
 
@@ -34,10 +34,9 @@ export async function webhookWorld(
   const built = await build(t, { background: false, ...appOptions, now })
   const receiver = await startReceiver()
   t.teardown(() => receiver.close())
-  const { prisma } = built.db
-  await createProvider(prisma)
-  const caller = await createCaller(prisma)
-  const connectionId = await createConnection(prisma, 'acme', 'user-1')
+  await createProvider(built.app)
+  const caller = await createCaller(built.app, { allowedProviders: ['acme'] })
+  const { id: connectionId } = await seedConnection(built.app, { providerId: 'acme', userId: 'user-1' })
   const res = await built.app.inject({
     method: 'PUT',
     url: '/webhook',

@@ -70,7 +70,7 @@ async function crashRound(
   expect: Expectations,
   log: (message: string) => void,
 ): Promise<Round> {
-  const { prisma } = world.inspector.deps
+  const { prisma } = world.inspector.deps.db
   const activeBefore = await prisma.connection.count({ where: { status: 'active' } })
   const refreshedBefore = await prisma.auditEvent.count({ where: { action: 'connection.refreshed' } })
   world.server.setTokenFault({ kind: 'hang', ms: PROVIDER_LATENCY_MS, grantType: 'refresh_token', afterProcessing })

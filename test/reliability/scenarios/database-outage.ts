@@ -91,12 +91,12 @@ export const databaseOutage: Scenario = async ({ log }) => {
     const mark = new Date()
     await expireConnections(world.inspector)
     const refreshed = await waitFor(async () => {
-      const stale = await world.inspector.deps.prisma.connection.count({
+      const stale = await world.inspector.deps.db.prisma.connection.count({
         where: { OR: [{ lastRefreshedAt: null }, { lastRefreshedAt: { lt: mark } }] },
       })
       return stale === 0
     }, 90_000)
-    const statuses = await world.inspector.deps.prisma.connection.groupBy({ by: ['status'], _count: true })
+    const statuses = await world.inspector.deps.db.prisma.connection.groupBy({ by: ['status'], _count: true })
     // compared with the broker stopped: a refresh between reading a row and asking the provider would look like a loss
     const { graceful } = await world.stopBroker()
     expect.that(graceful, 'the broker did not stop within 20 s of SIGTERM')

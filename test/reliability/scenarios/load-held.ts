@@ -65,7 +65,7 @@ export const loadHeld: Scenario = async ({ minutes, log }) => {
     await Promise.all([sampler, flowLoop])
     const samples = await reads.stop()
 
-    const { prisma } = world.inspector.deps
+    const { prisma } = world.inspector.deps.db
     const refreshes = await prisma.auditEvent.count({ where: { action: 'connection.refreshed' } })
     const failedRefreshes = await prisma.auditEvent.count({
       where: { action: { in: ['connection.refresh_failed', 'connection.reauthorization_required'] } },

@@ -131,7 +131,7 @@ async function providerFaults(
       (s) => s.status !== 200 && !(s.status === 503 && s.error === 'provider_unavailable'),
     )
 
-    const { prisma } = world.inspector.deps
+    const { prisma } = world.inspector.deps.db
     const rows = await prisma.connection.findMany({
       select: { id: true, status: true, lastError: true, failureCount: true },
     })
@@ -202,7 +202,7 @@ function isClearError(message: string): boolean {
 }
 
 async function countRecovered(world: World, since: number, withinMs: number): Promise<number> {
-  const { prisma } = world.inspector.deps
+  const { prisma } = world.inspector.deps.db
   let recovered = 0
   await waitFor(
     async () => {
@@ -218,7 +218,7 @@ async function countRecovered(world: World, since: number, withinMs: number): Pr
 }
 
 async function refreshAll(world: World): Promise<{ failed: number }> {
-  const rows = await world.inspector.deps.prisma.connection.findMany({ select: { id: true } })
+  const rows = await world.inspector.deps.db.prisma.connection.findMany({ select: { id: true } })
   let failed = 0
   for (const row of rows) {
     const res = await fetch(`${world.broker.url}/admin/connections/${row.id}/refresh`, {

@@ -11,7 +11,7 @@ import { buildApp } from '../../../src/app.js'
 import { openDatabase, type Database } from '../../../src/db/client.js'
 import { applyMigrations } from '../../../src/db/migrate.js'
 import { openRefreshToken } from '../../../src/services/connection-tokens.js'
-import { callbackUrl } from '../../../src/services/public-urls.js'
+import { callbackUrl } from '../../../src/urls/public.js'
 import { testConfig } from '../../helper.js'
 import { startAuthServer, type AuthServerHandle, type AuthServerOptions } from '../../support/auth-server.js'
 import { mintUsers, type ConnectedUser, type Idp } from '../../support/token-fixture.js'
@@ -133,7 +133,7 @@ export async function createWorld(options: WorldOptions): Promise<World> {
         REFRESH_WINDOW_SECONDS: brokerEnv.REFRESH_WINDOW_SECONDS,
         PUBLIC_URL: publicUrl,
       }),
-      prisma: database.prisma,
+      database,
       logger: pino({ level: 'silent' }),
       background: false,
     })
@@ -167,7 +167,10 @@ export async function createWorld(options: WorldOptions): Promise<World> {
         `${broker.url}/tokens/${encodeURIComponent(userId)}?provider=${PROVIDER_ID}` +
         (minTtl === undefined ? '' : `&minTtl=${minTtl}`),
       async refreshTokensAtProvider() {
-        const { prisma, keyring } = inspector.deps
+        const {
+          keyring,
+          db: { prisma },
+        } = inspector.deps
         const rows = await prisma.connection.findMany({ select: { id: true, refreshTokenEnc: true } })
         const out = { valid: [] as string[], invalid: [] as string[], missing: [] as string[] }
         for (const row of rows) {

@@ -1,33 +1,26 @@
-import type { FastifyPluginAsync } from 'fastify'
-import { BrokerError, conflict, notFound } from '../../../errors.js'
-import { getConnectionView } from '../../../services/connection-views.js'
-import { adminErrors, adminSecurity, errorResponse, notFoundResponse } from '../../schemas.js'
-import { connectionSchema } from './connections.js'
-
-const idParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', description: 'Connection id' } },
-} as const
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { ConnectionIdParams, ConnectionView } from '../../../schemas/connection.js'
+import { isUuid } from '../../../schemas/ids.js'
+import { notFound } from '../../../errors.js'
+import { refreshError } from '../../../services/refresh.js'
+import { adminErrors, adminSecurity, errorResponse, noContent, notFoundResponse } from '../../schemas.js'
 
 /** What operators do to a connection: refresh it now, or revoke and delete it. */
-const adminConnectionActions: FastifyPluginAsync = async (app) => {
-  const { prisma } = app.deps
-  const { refresher, revoker, waitMs } = app.tokenServices
+const adminConnectionActions: FastifyPluginAsyncTypebox = async (app) => {
+  const { refresher, revoker, connections } = app.services
+  const { now, timing } = app.deps
   app.addHook('onRequest', app.requireAdmin)
 
-  app.post<{ Params: { id: string } }>(
+  app.post(
     '/connections/:id/refresh',
     {
       schema: {
         tags: ['admin'],
         summary: 'Refresh a connection now, whatever its schedule or backoff; answers the connection, never a token',
         security: adminSecurity,
-        params: idParams,
+        params: ConnectionIdParams,
         response: {
-          200: { ...connectionSchema, description: 'Refreshed' },
+          200: { ...ConnectionView, description: 'Refreshed' },
           404: notFoundResponse('connection'),
           409: errorResponse('The grant is gone, or there is no refresh token', {
             error: 'reauthorization_required',
@@ -43,42 +36,29 @@ const adminConnectionActions: FastifyPluginAsync = async (app) => {
     },
     async (request) => {
       const { id } = request.params
-      if (!UUID.test(id)) throw notFound('connection')
+      if (!isUuid(id)) throw notFound('connection')
       const result = await refresher.refresh(id, {
-        need: { kind: 'force', since: app.deps.now() },
+        need: { kind: 'force', since: now() },
         trigger: 'admin',
         actor: 'admin',
-        waitMs,
+        waitMs: timing.waitMs,
       })
-      switch (result.kind) {
-        case 'refreshed':
-        case 'fresh':
-          return getConnectionView(prisma, id)
-        case 'not_found':
-          throw notFound('connection')
-        case 'reauthorization_required':
-          throw new BrokerError('reauthorization_required', 'the user must authorize this provider again')
-        case 'no_refresh_token':
-          throw conflict('the connection has no refresh token')
-        case 'failed':
-          throw new BrokerError('provider_unavailable', `refresh failed: ${result.message}`)
-        case 'busy':
-        case 'lease_lost':
-          throw new BrokerError('provider_unavailable', 'another instance is refreshing this connection; try again')
-      }
+      const failure = refreshError(result, now())
+      if (failure) throw failure
+      return connections.get(id)
     },
   )
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     '/connections/:id',
     {
       schema: {
         tags: ['admin'],
         summary: 'Revoke the tokens at the provider (RFC 7009) where supported, then delete the connection',
         security: adminSecurity,
-        params: idParams,
+        params: ConnectionIdParams,
         response: {
-          204: { description: 'Revoked (where supported) and deleted', type: 'null' },
+          204: noContent('Revoked (where supported) and deleted'),
           404: notFoundResponse('connection'),
           ...adminErrors,
         },
@@ -86,7 +66,7 @@ const adminConnectionActions: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       await revoker.revoke({ id: request.params.id }, 'admin')
-      return reply.code(204).send()
+      return reply.code(204).send(null)
     },
   )
 }

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { reencryptSecrets } from '../../../services/key-rotation.js'
 import { adminErrors, adminSecurity, errorResponse } from '../../schemas.js'
 
 const counts = {
@@ -25,7 +24,7 @@ const reportExample = {
 }
 
 const keyRoutes: FastifyPluginAsync = async (app) => {
-  const { prisma, keyring } = app.deps
+  const { keys } = app.services
   app.addHook('onRequest', app.requireAdmin)
 
   app.post(
@@ -58,7 +57,7 @@ const keyRoutes: FastifyPluginAsync = async (app) => {
         },
       },
     },
-    async () => reencryptSecrets({ prisma, keyring }, 'admin'),
+    async () => keys.reencrypt('admin'),
   )
 }
 

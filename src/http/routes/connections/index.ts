@@ -1,12 +1,12 @@
-import type { FastifyPluginAsync } from 'fastify'
-import { forbidden } from '../../../errors.js'
-import { errorResponse } from '../../schemas.js'
-import { callerErrors, callerSecurity, providerId, userId } from '../caller-schemas.js'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type, UserId } from '../../../schemas/common.js'
+import { ProviderRef } from '../../../schemas/token.js'
+import { callerErrors, callerSecurity, errorResponse, noContent, providerForbidden } from '../../schemas.js'
 
-const connectionRoutes: FastifyPluginAsync = async (app) => {
-  const { revoker } = app.tokenServices
+const connectionRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { revoker } = app.services
 
-  app.delete<{ Params: { provider: string; userId: string } }>(
+  app.delete(
     '/connections/:provider/:userId',
     {
       onRequest: app.requireCaller,
@@ -17,10 +17,11 @@ const connectionRoutes: FastifyPluginAsync = async (app) => {
           'When the provider has a revocation endpoint, the refresh token and then the access token are revoked there. ' +
           'If revocation fails the tokens are deleted anyway; the audit trail records the failure.',
         security: callerSecurity,
-        params: { type: 'object', required: ['provider', 'userId'], properties: { provider: providerId, userId } },
+        params: Type.Object({ provider: ProviderRef(), userId: UserId }),
         response: {
-          204: { description: 'Revoked (where supported) and deleted', type: 'null' },
+          204: noContent('Revoked (where supported) and deleted'),
           ...callerErrors,
+          403: providerForbidden,
           404: errorResponse('No connection for this user and provider', {
             error: 'not_found',
             message: 'connection not found',
@@ -30,12 +31,8 @@ const connectionRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const { provider, userId } = request.params
-      const caller = request.caller!
-      if (!caller.allowedProviders.includes(provider)) {
-        throw forbidden(`provider "${provider}" is not allowed for this caller`)
-      }
-      await revoker.revoke({ providerId: provider, userId }, `client:${caller.id}`)
-      return reply.code(204).send()
+      await revoker.disconnect(request.caller!, { providerId: provider, userId })
+      return reply.code(204).send(null)
     },
   )
 }

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify'
-import type { Db } from '../../../db/client.js'
 import { checkReadiness } from '../../../db/readiness.js'
 
 const status = {
@@ -8,7 +7,8 @@ const status = {
   properties: { status: { type: 'string' }, reason: { type: 'string' } },
 } as const
 
-const healthRoutes: FastifyPluginAsync<{ prisma: Db }> = async (app, { prisma }) => {
+const healthRoutes: FastifyPluginAsync = async (app) => {
+  const { db } = app.deps
   app.get(
     '/healthz',
     {
@@ -41,7 +41,7 @@ const healthRoutes: FastifyPluginAsync<{ prisma: Db }> = async (app, { prisma })
       config: { rateLimit: false },
     },
     async (_request, reply) => {
-      const { ready, reason } = await checkReadiness(prisma)
+      const { ready, reason } = await checkReadiness(db)
       if (ready) return { status: 'ready' }
       return reply.code(503).send({ error: 'service_unavailable', message: reason ?? 'not ready' })
     },

@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify'
-import { countConnectionsByStatus } from '../../../services/connection-views.js'
 
 const KNOWN_STATUSES = ['active', 'reauthorization_required']
 
@@ -17,7 +16,8 @@ token_broker_connections{status="reauthorization_required"} 4
  * fixed labels only (outcomes, statuses, triggers), never a user, a provider's secret or a token.
  */
 const metricsRoutes: FastifyPluginAsync = async (app) => {
-  const { prisma, metrics } = app.deps
+  const { metrics } = app.deps
+  const { connections } = app.services
 
   app.get(
     '/metrics',
@@ -34,7 +34,7 @@ const metricsRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (_request, reply) => {
-      const counts = await countConnectionsByStatus(prisma)
+      const counts = await connections.countByStatus()
       metrics.connections.reset()
       for (const status of new Set([...KNOWN_STATUSES, ...Object.keys(counts)])) {
         metrics.connections.set({ status }, counts[status] ?? 0)

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
-import { flowCookieName, FLOW_TTL_SECONDS, startAuthorization } from '../../../services/authorization.js'
-import { completeAuthorization, type FlowOutcome } from '../../../services/callback.js'
-import { flowCookiePath } from '../../../services/public-urls.js'
+import { FLOW_TTL_SECONDS } from '../../../schemas/authorization.js'
+import { flowCookieName } from '../../../services/authorization.js'
+import type { FlowOutcome } from '../../../services/callback.js'
+import { flowCookiePath } from '../../../urls/public.js'
 import { errorResponse } from '../../schemas.js'
 import { flowPage, pageStatus } from './page.js'
 
@@ -17,6 +18,7 @@ const page = (description: string, example: string) =>
 
 const oauthRoutes: FastifyPluginAsync = async (app) => {
   const { config } = app.deps
+  const { authorizations, callbacks } = app.services
   const cookieOptions = {
     path: flowCookiePath(config.PUBLIC_URL),
     httpOnly: true,
@@ -68,7 +70,7 @@ const oauthRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request, reply) => {
-      const started = await startAuthorization(app.deps, request.params.id)
+      const started = await authorizations.start(request.params.id)
       if (started.kind === 'unknown') {
         return reply
           .code(404)
@@ -137,7 +139,7 @@ const oauthRoutes: FastifyPluginAsync = async (app) => {
     async (request, reply) => {
       const url = request.raw.url ?? ''
       const queryStart = url.indexOf('?')
-      const result = await completeAuthorization(app.deps, {
+      const result = await callbacks.complete({
         providerId: request.params.provider,
         rawQuery: queryStart === -1 ? '' : url.slice(queryStart + 1),
         bindingFor: (authorizationId) => {

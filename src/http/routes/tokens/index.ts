@@ -1,55 +1,15 @@
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { isDatabaseUnavailable } from '../../../db/errors.js'
 import { BrokerError } from '../../../errors.js'
-import { displayTokenType } from '../../../services/refresh.js'
-import { ProviderUnavailableError } from '../../../services/serve-token.js'
-import { errorResponse } from '../../schemas.js'
-import { callerErrors, callerSecurity, providerId, userId } from '../caller-schemas.js'
+import { tokenTypeName } from '../../../providers/token-type.js'
+import { DEFAULT_MIN_TTL_SECONDS, Token, TokenParams, TokenQuery } from '../../../schemas/token.js'
+import { callerErrors, callerSecurity, errorResponse, providerForbidden } from '../../schemas.js'
 
-const query = {
-  type: 'object',
-  properties: {
-    provider: { ...providerId, description: 'Provider id; optional when exactly one provider is configured' },
-    minTtl: {
-      type: 'integer',
-      minimum: 0,
-      maximum: 86400,
-      default: 60,
-      description:
-        'Seconds the token must stay valid; capped at half the lifetime the provider last granted (and at its refresh margin)',
-    },
-  },
-} as const
-
-const tokenExample = {
-  accessToken: 'ya29.a0AfB_byC...',
-  tokenType: 'Bearer',
-  expiresAt: '2026-01-01T11:00:00.000Z',
-  scope: 'openid email offline_access',
-  provider: 'google',
-  userId: 'user-42',
-}
-
-const tokenSchema = {
-  description: 'A token valid for at least minTtl seconds',
-  type: 'object',
-  required: ['accessToken', 'tokenType', 'expiresAt', 'scope', 'provider', 'userId'],
-  properties: {
-    accessToken: { type: 'string' },
-    tokenType: { type: 'string', description: 'Usually `Bearer`' },
-    expiresAt: { type: 'string', format: 'date-time' },
-    scope: { type: 'string', nullable: true, description: 'Scopes the provider granted, space separated' },
-    provider: { type: 'string' },
-    userId: { type: 'string' },
-  },
-  example: tokenExample,
-} as const
-
-const tokenRoutes: FastifyPluginAsync = async (app) => {
+const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { metrics } = app.deps
-  const { tokens } = app.tokenServices
+  const { tokens } = app.services
 
-  app.get<{ Params: { userId: string }; Querystring: { provider?: string; minTtl: number } }>(
+  app.get(
     '/tokens/:userId',
     {
       onRequest: app.requireCaller,
@@ -57,15 +17,16 @@ const tokenRoutes: FastifyPluginAsync = async (app) => {
         tags: ['tokens'],
         summary: "A fresh access token for the user's connection, refreshed first when needed",
         security: callerSecurity,
-        params: { type: 'object', required: ['userId'], properties: { userId } },
-        querystring: query,
+        params: TokenParams,
+        querystring: TokenQuery,
         response: {
-          200: tokenSchema,
+          200: Token,
           400: errorResponse('Invalid parameters, or provider left out while several are configured', {
             error: 'invalid_request',
             message: 'querystring/minTtl must be integer',
           }),
           ...callerErrors,
+          403: providerForbidden,
           404: errorResponse('No connection for this user and provider', {
             error: 'not_found',
             message: 'connection not found',
@@ -88,12 +49,12 @@ const tokenRoutes: FastifyPluginAsync = async (app) => {
           caller: request.caller!,
           userId: request.params.userId,
           providerId: request.query.provider,
-          minTtl: request.query.minTtl,
+          minTtl: request.query.minTtl ?? DEFAULT_MIN_TTL_SECONDS,
         })
         metrics.tokenRequests.inc({ outcome: token.refreshed ? 'refreshed' : 'served' })
         return {
           accessToken: token.accessToken.reveal(),
-          tokenType: displayTokenType(token.tokenType),
+          tokenType: tokenTypeName(token.tokenType),
           expiresAt: token.expiresAt.toISOString(),
           scope: token.scope,
           provider: token.provider,
@@ -103,9 +64,6 @@ const tokenRoutes: FastifyPluginAsync = async (app) => {
         const outcome =
           err instanceof BrokerError ? err.code : isDatabaseUnavailable(err) ? 'service_unavailable' : 'internal_error'
         metrics.tokenRequests.inc({ outcome })
-        if (err instanceof ProviderUnavailableError && err.retryAfterSeconds !== undefined) {
-          reply.header('retry-after', String(Math.max(1, err.retryAfterSeconds)))
-        }
         throw err
       }
     },

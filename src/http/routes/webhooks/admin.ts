@@ -1,50 +1,29 @@
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../../../errors.js'
-import type { DeliveryFilter } from '../../../webhooks/deliveries.js'
-import { deliveryStatuses } from '../../../webhooks/deliveries.js'
-import type { WebhookEndpointInput } from '../../../webhooks/endpoints.js'
+import { PageOf, Type, Uuid } from '../../../schemas/common.js'
 import {
-  adminErrors,
-  adminSecurity,
-  invalidRequestResponse,
-  notFoundResponse,
-  pageOf,
-  pageQueryProperties,
-} from '../../schemas.js'
-import { deliveryExample, deliverySchema, endpointBody, endpointSchema, endpointWithSecretSchema } from './schemas.js'
+  deliveryExample,
+  DeliveryListQuery,
+  DeliveryView,
+  EndpointBody,
+  EndpointView,
+  EndpointWithSecret,
+} from '../../../schemas/webhook.js'
+import { adminErrors, adminSecurity, invalidRequestResponse, noContent, notFoundResponse } from '../../schemas.js'
 
-const clientParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', format: 'uuid', description: 'Client id' } },
-} as const
-
-const deliveryParams = {
-  type: 'object',
-  required: ['id'],
-  properties: { id: { type: 'string', format: 'uuid', description: 'Delivery id' } },
-} as const
-
-const listQuery = {
-  type: 'object',
-  additionalProperties: false,
-  properties: {
-    clientId: { type: 'string', format: 'uuid', description: 'Only deliveries to this caller' },
-    status: { type: 'string', enum: deliveryStatuses },
-    ...pageQueryProperties,
-  },
-} as const
-
+const clientParams = Type.Object({ id: Uuid({ description: 'Client id' }) })
+const deliveryParams = Type.Object({ id: Uuid({ description: 'Delivery id' }) })
 const badClientId = invalidRequestResponse('params/id must match format "uuid"')
 const noWebhook = notFoundResponse('webhook')
 const tags = ['admin']
 
 /** A caller's webhook endpoint, managed by the admin; the delivery log and redelivery. */
-const adminWebhookRoutes: FastifyPluginAsync = async (app) => {
-  const { endpoints, deliveries } = app.webhooks
+const adminWebhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const endpoints = app.services.webhookEndpoints
+  const deliveries = app.services.webhookDeliveries
   app.addHook('onRequest', app.requireAdmin)
 
-  app.get<{ Params: { id: string } }>(
+  app.get(
     '/clients/:id/webhook',
     {
       schema: {
@@ -52,7 +31,7 @@ const adminWebhookRoutes: FastifyPluginAsync = async (app) => {
         summary: "A caller's webhook endpoint",
         security: adminSecurity,
         params: clientParams,
-        response: { 200: endpointSchema, 400: badClientId, 404: noWebhook, ...adminErrors },
+        response: { 200: EndpointView, 400: badClientId, 404: noWebhook, ...adminErrors },
       },
     },
     async (request) => {
@@ -62,7 +41,7 @@ const adminWebhookRoutes: FastifyPluginAsync = async (app) => {
     },
   )
 
-  app.put<{ Params: { id: string }; Body: WebhookEndpointInput }>(
+  app.put(
     '/clients/:id/webhook',
     {
       schema: {
@@ -70,10 +49,10 @@ const adminWebhookRoutes: FastifyPluginAsync = async (app) => {
         summary: "Register or change a caller's webhook endpoint; the signing secret is returned once, on creation",
         security: adminSecurity,
         params: clientParams,
-        body: endpointBody,
+        body: EndpointBody,
         response: {
-          200: endpointSchema,
-          201: { description: 'Created: the secret is shown this once', ...endpointWithSecretSchema },
+          200: EndpointView,
+          201: { ...EndpointWithSecret, description: 'Created: the secret is shown this once' },
           400: invalidRequestResponse('url must be https (http only on 127.0.0.1, localhost or [::1])'),
           404: notFoundResponse('client'),
           ...adminErrors,
@@ -86,7 +65,7 @@ const adminWebhookRoutes: FastifyPluginAsync = async (app) => {
     },
   )
 
-  app.post<{ Params: { id: string } }>(
+  app.post(
     '/clients/:id/webhook/rotate-secret',
     {
       schema: {
@@ -95,7 +74,7 @@ const adminWebhookRoutes: FastifyPluginAsync = async (app) => {
         security: adminSecurity,
         params: clientParams,
         response: {
-          200: { description: 'The new secret, shown this once', ...endpointWithSecretSchema },
+          200: { ...EndpointWithSecret, description: 'The new secret, shown this once' },
           400: badClientId,
           404: noWebhook,
           ...adminErrors,
@@ -108,7 +87,7 @@ const adminWebhookRoutes: FastifyPluginAsync = async (app) => {
     },
   )
 
-  app.delete<{ Params: { id: string } }>(
+  app.delete(
     '/clients/:id/webhook',
     {
       schema: {
@@ -116,37 +95,37 @@ const adminWebhookRoutes: FastifyPluginAsync = async (app) => {
         summary: "Remove a caller's webhook endpoint, with its delivery log",
         security: adminSecurity,
         params: clientParams,
-        response: { 204: { description: 'Removed', type: 'null' }, 400: badClientId, 404: noWebhook, ...adminErrors },
+        response: { 204: noContent('Removed'), 400: badClientId, 404: noWebhook, ...adminErrors },
       },
     },
     async (request, reply) => {
       await endpoints.remove(request.params.id, 'admin')
-      return reply.code(204).send()
+      return reply.code(204).send(null)
     },
   )
 
-  app.get<{ Querystring: DeliveryFilter & { limit: number; cursor?: string } }>(
+  app.get(
     '/webhook-deliveries',
     {
       schema: {
         tags,
         summary: 'List webhook deliveries, newest first',
         security: adminSecurity,
-        querystring: listQuery,
+        querystring: DeliveryListQuery,
         response: {
-          200: pageOf('A page of deliveries', deliverySchema, deliveryExample),
-          400: invalidRequestResponse('querystring/limit must be <= 500'),
+          200: PageOf('A page of deliveries', DeliveryView, deliveryExample),
+          400: invalidRequestResponse('invalid cursor'),
           ...adminErrors,
         },
       },
     },
     async (request) => {
       const { limit, cursor, ...filter } = request.query
-      return deliveries.list(filter, cursor ? { limit, cursor } : { limit })
+      return deliveries.list(filter, { limit, cursor })
     },
   )
 
-  app.post<{ Params: { id: string } }>(
+  app.post(
     '/webhook-deliveries/:id/redeliver',
     {
       schema: {
@@ -158,7 +137,7 @@ const adminWebhookRoutes: FastifyPluginAsync = async (app) => {
         security: adminSecurity,
         params: deliveryParams,
         response: {
-          202: { description: 'The delivery that will be sent', ...deliverySchema },
+          202: { ...DeliveryView, description: 'The delivery that will be sent' },
           400: invalidRequestResponse('params/id must match format "uuid"'),
           404: notFoundResponse('delivery'),
           ...adminErrors,

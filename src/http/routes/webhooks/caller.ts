@@ -1,22 +1,14 @@
-import type { FastifyPluginAsync } from 'fastify'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../../../errors.js'
-import type { WebhookEndpointInput } from '../../../webhooks/endpoints.js'
-import { errorResponse, invalidRequestResponse } from '../../schemas.js'
-import { endpointBody, endpointSchema, endpointWithSecretSchema } from './schemas.js'
+import { EndpointBody, EndpointView, EndpointWithSecret } from '../../../schemas/webhook.js'
+import { callerErrors, callerSecurity, invalidRequestResponse, noContent, notFoundResponse } from '../../schemas.js'
 
-const security = [{ caller: [] }]
-const callerErrors = {
-  401: errorResponse('Missing or invalid API key', { error: 'unauthorized', message: 'a valid API key is required' }),
-  429: errorResponse('Too many failed authentications from this address', {
-    error: 'rate_limited',
-    message: 'too many failed authentications, retry in 1 minute',
-  }),
-} as const
-const noWebhook = errorResponse('No webhook is registered', { error: 'not_found', message: 'webhook not found' })
+const noWebhook = notFoundResponse('webhook')
+const tags = ['tokens']
 
 /** The calling service's own webhook endpoint: one per caller. */
-const callerWebhookRoutes: FastifyPluginAsync = async (app) => {
-  const { endpoints } = app.webhooks
+const callerWebhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const endpoints = app.services.webhookEndpoints
   app.addHook('onRequest', app.requireCaller)
   const actorOf = (id: string) => `client:${id}` as const
 
@@ -24,10 +16,10 @@ const callerWebhookRoutes: FastifyPluginAsync = async (app) => {
     '/webhook',
     {
       schema: {
-        tags: ['tokens'],
+        tags,
         summary: "The caller's webhook endpoint",
-        security,
-        response: { 200: endpointSchema, 404: noWebhook, ...callerErrors },
+        security: callerSecurity,
+        response: { 200: EndpointView, 404: noWebhook, ...callerErrors },
       },
     },
     async (request) => {
@@ -37,21 +29,21 @@ const callerWebhookRoutes: FastifyPluginAsync = async (app) => {
     },
   )
 
-  app.put<{ Body: WebhookEndpointInput }>(
+  app.put(
     '/webhook',
     {
       schema: {
-        tags: ['tokens'],
+        tags,
         summary: 'Register or change the webhook endpoint; the signing secret is returned once, on creation',
         description:
           'Connection events are POSTed to `url`, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, ' +
           '`webhook-signature` headers). A caller receives the events of every connection to a provider it is ' +
           'allowed. Changing `url` or `events` keeps the secret and redirects pending deliveries.',
-        security,
-        body: endpointBody,
+        security: callerSecurity,
+        body: EndpointBody,
         response: {
-          200: endpointSchema,
-          201: { description: 'Created: the secret is shown this once', ...endpointWithSecretSchema },
+          200: EndpointView,
+          201: { ...EndpointWithSecret, description: 'Created: the secret is shown this once' },
           400: invalidRequestResponse('url must be https (http only on 127.0.0.1, localhost or [::1])'),
           ...callerErrors,
         },
@@ -68,11 +60,11 @@ const callerWebhookRoutes: FastifyPluginAsync = async (app) => {
     '/webhook/rotate-secret',
     {
       schema: {
-        tags: ['tokens'],
+        tags,
         summary: 'Replace the signing secret; the new one is returned once and signs every attempt from now on',
-        security,
+        security: callerSecurity,
         response: {
-          200: { description: 'The new secret, shown this once', ...endpointWithSecretSchema },
+          200: { ...EndpointWithSecret, description: 'The new secret, shown this once' },
           404: noWebhook,
           ...callerErrors,
         },
@@ -89,16 +81,16 @@ const callerWebhookRoutes: FastifyPluginAsync = async (app) => {
     '/webhook',
     {
       schema: {
-        tags: ['tokens'],
+        tags,
         summary: 'Remove the webhook endpoint and its pending deliveries',
-        security,
-        response: { 204: { description: 'Removed', type: 'null' }, 404: noWebhook, ...callerErrors },
+        security: callerSecurity,
+        response: { 204: noContent('Removed'), 404: noWebhook, ...callerErrors },
       },
     },
     async (request, reply) => {
       const { id } = request.caller!
       await endpoints.remove(id, actorOf(id))
-      return reply.code(204).send()
+      return reply.code(204).send(null)
     },
   )
 }

@@ -1,7 +1,7 @@
 // Where a user's browser may be sent back to. Both sides are compared as parsed URLs (WHATWG, as browsers parse
 // them): same origin, and a path under the prefix's path on a segment boundary.
 import { invalidRequest } from '../errors.js'
-import { isLoopback } from '../providers/registry.js'
+import { HTTPS_RULE, isHttpsOrLoopback } from './rules.js'
 
 const MAX_LENGTH = 2048
 // Whitespace, controls and backslashes are read differently by different URL parsers; an encoded NUL anywhere, and
@@ -28,9 +28,7 @@ function parse(value: string): URL | null {
 export function returnToPrefix(value: string): string {
   const url = parse(value)
   if (!url) throw invalidRequest('allowedReturnTo entries must be absolute URLs')
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url))) {
-    throw invalidRequest('allowedReturnTo entries must be https (http only on 127.0.0.1, localhost or [::1])')
-  }
+  if (!isHttpsOrLoopback(url)) throw invalidRequest(`allowedReturnTo entries must be ${HTTPS_RULE}`)
   if (url.username || url.password || url.search || url.hash) {
     throw invalidRequest('allowedReturnTo entries must not contain credentials, a query or a fragment')
   }

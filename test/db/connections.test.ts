@@ -1,15 +1,20 @@
 import t from 'tap'
-import { claimDueConnections, findLeased, releaseLease, takeLease } from '../../src/db/connection-leases.js'
-import { findConnectionByUser } from '../../src/db/connection-reads.js'
+import {
+  claimDueConnections,
+  createConnectionReader,
+  findLeased,
+  releaseLease,
+  takeLease,
+} from '../../src/db/connections/index.js'
 import { build } from '../helper.js'
-import { seedConnection, seedProvider } from '../support/connections.js'
+import { createProvider, seedConnection } from '../support/fixtures.js'
 
-t.test('the read GET /tokens makes returns what Prisma returns, column for column', async (t) => {
+t.test('the reads GET /tokens makes return what Prisma returns, column for column', async (t) => {
   const { app } = await build(t, { background: false })
-  const { prisma, keyring } = app.deps
-  const providerId = await seedProvider(prisma)
-  const plain = await seedConnection(prisma, keyring, { providerId, userId: 'plain' })
-  const busy = await seedConnection(prisma, keyring, { providerId, userId: 'busy', lastError: 'HTTP 503' })
+  const { prisma } = app.deps.db
+  const providerId = await createProvider(app)
+  const plain = await seedConnection(app, { providerId, userId: 'plain' })
+  const busy = await seedConnection(app, { providerId, userId: 'busy', lastError: 'HTTP 503' })
   const now = new Date()
   await prisma.connection.update({
     where: { id: busy.id },
@@ -27,22 +32,24 @@ t.test('the read GET /tokens makes returns what Prisma returns, column for colum
     },
   })
 
+  const reader = createConnectionReader(app.deps.db)
+  const findConnectionByUser = (providerId: string, userId: string) => reader.read({ providerId, userId })
   for (const userId of ['plain', 'busy']) {
     const expected = await prisma.connection.findUnique({ where: { providerId_userId: { providerId, userId } } })
-    const read = await findConnectionByUser(prisma, providerId, userId)
+    const read = await findConnectionByUser(providerId, userId)
     t.same(read, expected, userId)
     t.ok(read?.accessTokenEnc instanceof Uint8Array, `${userId}: bytes as Prisma gives them`)
     t.ok(read?.createdAt instanceof Date, `${userId}: dates as dates`)
   }
-  t.equal((await findConnectionByUser(prisma, providerId, 'plain'))?.id, plain.id)
-  t.equal(await findConnectionByUser(prisma, providerId, 'nobody'), null, 'no row: null')
-  t.equal(await findConnectionByUser(prisma, 'other', 'plain'), null, 'another provider: null')
+  t.equal((await findConnectionByUser(providerId, 'plain'))?.id, plain.id)
+  t.equal(await findConnectionByUser(providerId, 'nobody'), null, 'no row: null')
+  t.equal(await findConnectionByUser('other', 'plain'), null, 'another provider: null')
 })
 
 t.test('a lease returns the row and its provider as Prisma reads them, whichever statement takes it', async (t) => {
   const { app } = await build(t, { background: false })
-  const { prisma, keyring } = app.deps
-  const providerId = await seedProvider(prisma, 'full')
+  const { prisma } = app.deps.db
+  const providerId = await createProvider(app, { id: 'full' })
   const now = new Date()
   // every provider column set, so a column mapped wrong or forgotten shows
   await prisma.provider.update({
@@ -63,21 +70,21 @@ t.test('a lease returns the row and its provider as Prisma reads them, whichever
       credentialsCheckedAt: now,
     },
   })
-  const seeded = await seedConnection(prisma, keyring, { providerId, userId: 'u1' })
+  const seeded = await seedConnection(app, { providerId, userId: 'u1' })
   await prisma.connection.update({ where: { id: seeded.id }, data: { nextRefreshAt: new Date(now.getTime() - 1000) } })
   const prismaRead = () =>
     prisma.connection.findUniqueOrThrow({ where: { id: seeded.id }, include: { provider: true } })
   const terms = (owner: string) => ({ owner, now: new Date(), until: new Date(Date.now() + 60_000) })
 
-  const [claimed] = await claimDueConnections(prisma, { ...terms('claim/1'), limit: 5, exclude: [] })
+  const [claimed] = await claimDueConnections(app.deps.db, { ...terms('claim/1'), limit: 5, exclude: [] })
   t.same(claimed, await prismaRead(), 'the claim')
   t.ok(claimed?.provider.clientSecretEnc instanceof Uint8Array, 'provider bytes as Prisma gives them')
-  t.same(await findLeased(prisma, seeded.id, 'claim/1'), await prismaRead(), 'the leased row read again')
-  t.equal(await findLeased(prisma, seeded.id, 'someone/else'), null, 'only by its owner')
-  t.equal(await takeLease(prisma, seeded.id, terms('take/1')), null, 'a live lease is not taken')
-  t.ok(await releaseLease(prisma, seeded.id, 'claim/1'), 'released by its owner')
-  t.notOk(await releaseLease(prisma, seeded.id, 'claim/1'), 'released once')
-  const taken = await takeLease(prisma, seeded.id, terms('take/2'))
+  t.same(await findLeased(app.deps.db, seeded.id, 'claim/1'), await prismaRead(), 'the leased row read again')
+  t.equal(await findLeased(app.deps.db, seeded.id, 'someone/else'), null, 'only by its owner')
+  t.equal(await takeLease(app.deps.db, seeded.id, terms('take/1')), null, 'a live lease is not taken')
+  t.ok(await releaseLease(app.deps.db, seeded.id, 'claim/1'), 'released by its owner')
+  t.notOk(await releaseLease(app.deps.db, seeded.id, 'claim/1'), 'released once')
+  const taken = await takeLease(app.deps.db, seeded.id, terms('take/2'))
   t.equal(taken?.leaseOwner, 'take/2')
   t.same(taken, await prismaRead(), 'the lease taken on demand')
 })

@@ -1,0 +1,49 @@
+// GET /tokens/:userId: what a caller asks for, and the token it gets.
+import { Nullable, Type, UserId, type Static } from './common.js'
+
+/** A provider named by a caller (a lookup: any string, checked against the caller's allowedProviders). */
+export const ProviderRef = (options: { description?: string } = {}) =>
+  Type.String({ minLength: 1, maxLength: 64, example: 'google', ...options })
+
+export const TokenParams = Type.Object({ userId: UserId })
+
+/** Seconds a served token stays valid at least, unless the caller asks otherwise. */
+export const DEFAULT_MIN_TTL_SECONDS = 60
+
+export const TokenQuery = Type.Object({
+  provider: Type.Optional(
+    ProviderRef({ description: 'Provider id; optional when exactly one provider is configured' }),
+  ),
+  minTtl: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 86400,
+      default: DEFAULT_MIN_TTL_SECONDS,
+      description:
+        'Seconds the token must stay valid; capped at half the lifetime the provider last granted (and at its refresh margin)',
+    }),
+  ),
+})
+
+export const Token = Type.Object(
+  {
+    accessToken: Type.String(),
+    tokenType: Type.String({ description: 'Usually `Bearer`' }),
+    expiresAt: Type.String({ format: 'date-time' }),
+    scope: Nullable(Type.String({ description: 'Scopes the provider granted, space separated' })),
+    provider: Type.String(),
+    userId: Type.String(),
+  },
+  {
+    description: 'A token valid for at least minTtl seconds',
+    example: {
+      accessToken: 'ya29.a0AfB_byC...',
+      tokenType: 'Bearer',
+      expiresAt: '2026-01-01T11:00:00.000Z',
+      scope: 'openid email offline_access',
+      provider: 'google',
+      userId: 'user-42',
+    },
+  },
+)
+export type Token = Static<typeof Token>

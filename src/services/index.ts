@@ -1,0 +1,42 @@
+// The use cases, built once from the dependencies: what the HTTP routes, the scheduler and the start-up code call.
+import type { Deps } from '../deps.js'
+import { createWebhookDeliveries } from '../webhooks/deliveries.js'
+import { createWebhookEndpoints } from '../webhooks/endpoints.js'
+import { createAuditService } from './audit.js'
+import { createAuthorizationService } from './authorization.js'
+import { createCallbackService } from './callback.js'
+import { createCallerService } from './callers.js'
+import { createClientService } from './clients.js'
+import { createConnectionViews } from './connections.js'
+import { createKeyRotation } from './key-rotation.js'
+import { createProviderService } from './providers.js'
+import { createRefreshService } from './refresh.js'
+import { createConnectionRevoker } from './revoke-connection.js'
+import { createTokenService } from './serve-token.js'
+import { createGrantStore } from './store-connection.js'
+import { TokenCache } from './token-cache.js'
+
+export function createServices(deps: Deps) {
+  // one token cache for the instance: every stored change forgets the connection's entry at once
+  const tokenCache = new TokenCache({ ttlMs: deps.timing.tokenCacheTtlMs, now: () => deps.now().getTime() })
+  const onChange = (connection: { providerId: string; userId: string }) => tokenCache.forget(connection)
+  const refresher = createRefreshService(deps, { onChange })
+  return {
+    callers: createCallerService(deps),
+    clients: createClientService(deps),
+    providers: createProviderService(deps),
+    authorizations: createAuthorizationService(deps),
+    callbacks: createCallbackService(deps, createGrantStore(deps)),
+    tokens: createTokenService(deps, { refresher, cache: tokenCache }),
+    tokenCache,
+    refresher,
+    revoker: createConnectionRevoker(deps, { onChange }),
+    connections: createConnectionViews(deps),
+    audit: createAuditService(deps),
+    keys: createKeyRotation(deps),
+    webhookEndpoints: createWebhookEndpoints(deps),
+    webhookDeliveries: createWebhookDeliveries(deps),
+  }
+}
+
+export type Services = ReturnType<typeof createServices>
