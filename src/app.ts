@@ -116,7 +116,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     timing,
   }
   const services = createServices(deps)
-  const scheduler = createRefreshScheduler(deps, services.refresher)
+  const scheduler = createRefreshScheduler(deps, {
+    refresher: services.refresher,
+    sweepUnconfirmed: services.confirmations.sweep,
+  })
   const webhookSender = createWebhookSender(deps, options.webhooks)
   app.decorate('deps', deps)
   app.decorate('services', services)

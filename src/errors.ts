@@ -4,11 +4,15 @@
 export type ErrorCode =
   | 'invalid_request'
   | 'invalid_return_to'
+  | 'invalid_scope'
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
   | 'conflict'
   | 'reauthorization_required'
+  | 'insufficient_scope'
+  | 'user_mismatch'
+  | 'account_mismatch'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'
@@ -19,11 +23,15 @@ export type ErrorCode =
 const statusOf: Record<ErrorCode, number> = {
   invalid_request: 400,
   invalid_return_to: 400,
+  invalid_scope: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
   conflict: 409,
   reauthorization_required: 409,
+  insufficient_scope: 409,
+  user_mismatch: 409,
+  account_mismatch: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
@@ -37,13 +45,20 @@ export class BrokerError extends Error {
   readonly statusCode: number
   /** When to try again, sent as Retry-After. */
   readonly retryAfterSeconds: number | undefined
+  /** Fields the answer carries besides `error` and `message` (never a secret). */
+  readonly details: Record<string, unknown> | undefined
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterSeconds?: number }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; retryAfterSeconds?: number; details?: Record<string, unknown> },
+  ) {
     super(message, options)
     this.name = 'BrokerError'
     this.code = code
     this.statusCode = statusOf[code]
     this.retryAfterSeconds = options?.retryAfterSeconds
+    this.details = options?.details
   }
 }
 

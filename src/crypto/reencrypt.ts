@@ -9,6 +9,7 @@ export const encryptedColumns = [
   { table: 'connections', column: 'access_token', storedIn: 'access_token_enc' },
   { table: 'connections', column: 'refresh_token', storedIn: 'refresh_token_enc' },
   { table: 'authorization_requests', column: 'code_verifier', storedIn: 'code_verifier_enc' },
+  { table: 'authorization_requests', column: 'pending_grant', storedIn: 'pending_grant_enc' },
   { table: 'webhook_endpoints', column: 'secret', storedIn: 'secret_enc' },
 ] as const
 

@@ -11,6 +11,7 @@ export interface AuditEntry {
   action: string
   subjectType: (typeof auditSubjectTypes)[number]
   subjectId?: string
+  namespace?: string
   providerId?: string
   userId?: string
   /** Never a secret: identifiers, counts, error codes. */

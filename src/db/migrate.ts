@@ -13,7 +13,7 @@ export const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', im
  * Prisma's WebAssembly schema engine: the same migrations and `_prisma_migrations` table as
  * `prisma migrate deploy`, without the native engine binary.
  */
-export async function openSchemaEngine(connectionString: string) {
+export async function openSchemaEngine(connectionString: string, migrationsDirPath = migrationsDir) {
   const pool = new pg.Pool({ connectionString, max: 2 })
   const clients = new Set<pg.PoolClient>()
   pool.on('connect', (client) => clients.add(client))
@@ -27,12 +27,15 @@ export async function openSchemaEngine(connectionString: string) {
       await pool.end()
     },
   }
-  return { migrate: new Migrate({ engine: wasm, migrationsDirPath: migrationsDir }), engine }
+  return { migrate: new Migrate({ engine: wasm, migrationsDirPath }), engine }
 }
 
-/** Applies every committed migration not yet applied; a no-op when the database is current. */
-export async function applyMigrations(connectionString: string): Promise<string[]> {
-  const { migrate, engine } = await openSchemaEngine(connectionString)
+/**
+ * Applies every committed migration not yet applied; a no-op when the database is current. `migrationsDirPath`
+ * names another folder in Prisma's layout (tests migrate a database to an earlier state with it).
+ */
+export async function applyMigrations(connectionString: string, migrationsDirPath = migrationsDir): Promise<string[]> {
+  const { migrate, engine } = await openSchemaEngine(connectionString, migrationsDirPath)
   try {
     return (await migrate.applyMigrations()).appliedMigrationNames
   } finally {

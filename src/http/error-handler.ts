@@ -26,7 +26,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err instanceof BrokerError) {
       if (err.statusCode >= 500) request.log.warn({ err }, 'request failed')
       if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
-      return reply.code(err.statusCode).send({ error: err.code, message: err.message })
+      return reply.code(err.statusCode).send({ ...err.details, error: err.code, message: err.message })
     }
     const code = (err.validation ? 'invalid_request' : fastifyCodes[err.code]) ?? undefined
     const status = err.statusCode ?? 500

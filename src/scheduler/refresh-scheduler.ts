@@ -26,7 +26,13 @@ type SchedulerDeps = Pick<Deps, 'db' | 'metrics' | 'now' | 'instanceId' | 'log' 
  * a time so that a lease is never held long before its refresh starts, and keeps `concurrency` refreshes in
  * flight until nothing is due. A connection is refreshed at most once per tick.
  */
-export function createRefreshScheduler(deps: SchedulerDeps, refresher: RefreshService) {
+export interface ScheduledWork {
+  refresher: RefreshService
+  /** Revokes and drops the grants of confirmed flows nobody confirmed in time. */
+  sweepUnconfirmed: () => Promise<number>
+}
+
+export function createRefreshScheduler(deps: SchedulerDeps, { refresher, sweepUnconfirmed }: ScheduledWork) {
   const { db, metrics, log } = deps
   const concurrency = deps.config.REFRESH_CONCURRENCY
   const intervalSeconds = deps.config.REFRESH_INTERVAL_SECONDS
@@ -69,6 +75,12 @@ export function createRefreshScheduler(deps: SchedulerDeps, refresher: RefreshSe
   /** Refreshes everything due now; stops claiming when `signal` aborts, and finishes what it started. */
   async function tick(signal?: AbortSignal): Promise<TickReport> {
     const report: TickReport = { claimed: 0, refreshed: 0, failed: 0, reauthorizationRequired: 0, other: 0 }
+    try {
+      const swept = await sweepUnconfirmed()
+      if (swept > 0) log.info({ swept }, 'unconfirmed grants revoked')
+    } catch (err) {
+      log.warn({ err }, 'revoking unconfirmed grants failed')
+    }
     const seen = new Map<string, number>()
     const running = new Set<Promise<void>>()
     let exhausted = false

@@ -1,7 +1,7 @@
 // The audit trail as the admin reads it.
 import { DateTime, Nullable, StringEnum, Type, type Static } from './common.js'
 
-export const auditSubjectTypes = ['connection', 'provider', 'client', 'webhook', 'keyring'] as const
+export const auditSubjectTypes = ['connection', 'provider', 'client', 'webhook', 'keyring', 'authorization'] as const
 
 const nullableString = Nullable(Type.String())
 
@@ -12,6 +12,7 @@ export const auditEventExample = {
   action: 'connection.refreshed',
   subjectType: 'connection',
   subjectId: '0b6f3c52-5b1e-4d47-9a55-2f4c8d1f7e21',
+  namespace: 'billing',
   providerId: 'google',
   userId: 'user-42',
   detail: { trigger: 'scheduler' },
@@ -25,6 +26,7 @@ export const AuditEventView = Type.Object(
     action: Type.String(),
     subjectType: StringEnum(auditSubjectTypes),
     subjectId: nullableString,
+    namespace: Nullable(Type.String({ description: 'The namespace of the connection or caller concerned' })),
     providerId: nullableString,
     userId: nullableString,
     detail: Nullable(

@@ -1,9 +1,11 @@
 // An internal caller (POST/GET/DELETE /admin/clients).
 import { DateTime, Nullable, ProviderId, Type, Uuid, type Static } from './common.js'
+import { DEFAULT_NAMESPACE, NAMESPACE_PATTERN } from './ids.js'
 
 export const clientExample = {
   id: '5a1d2c3b-0e9f-4a8b-8c7d-6e5f4a3b2c1d',
   name: 'billing-service',
+  namespace: 'billing',
   keyPrefix: 'tbk_Xq3v9a',
   allowedProviders: ['glimesh'],
   allowedReturnTo: ['https://app.example.com/settings/'],
@@ -14,6 +16,7 @@ export const clientExample = {
 const clientProperties = {
   id: Uuid(),
   name: Type.String(),
+  namespace: Type.String({ description: 'The only namespace whose connections the caller sees' }),
   keyPrefix: Type.String({ description: 'The first characters of the API key, to recognise it' }),
   allowedProviders: Type.Array(Type.String()),
   allowedReturnTo: Type.Array(Type.String()),
@@ -36,6 +39,14 @@ export const CreatedClient = Type.Object(
 export const ClientCreateBody = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' }),
+    namespace: Type.Optional(
+      Type.String({
+        pattern: NAMESPACE_PATTERN,
+        default: DEFAULT_NAMESPACE,
+        description:
+          'The callers of one namespace share its connections; another namespace is invisible to them. Fixed at creation.',
+      }),
+    ),
     allowedProviders: Type.Optional(
       Type.Array(ProviderId(), {
         maxItems: 200,
@@ -55,6 +66,7 @@ export const ClientCreateBody = Type.Object(
     additionalProperties: false,
     example: {
       name: 'billing-service',
+      namespace: 'billing',
       allowedProviders: ['glimesh'],
       allowedReturnTo: ['https://app.example.com/settings/'],
     },

@@ -5,6 +5,7 @@ export const connectionStatuses = ['active', 'reauthorization_required'] as cons
 
 export const connectionExample = {
   id: '0b6f3c52-5b1e-4d47-9a55-2f4c8d1f7e21',
+  namespace: 'billing',
   provider: 'google',
   userId: 'user-42',
   status: 'active',
@@ -29,6 +30,7 @@ const nullableString = (description: string) => Nullable(Type.String({ descripti
 export const ConnectionView = Type.Object(
   {
     id: Uuid(),
+    namespace: Type.String({ description: 'The namespace whose callers share the connection' }),
     provider: Type.String({ description: 'Provider id' }),
     userId: Type.String(),
     status: Type.String({ description: '`active` or `reauthorization_required`' }),
@@ -60,6 +62,7 @@ export type ConnectionView = Static<typeof ConnectionView>
 
 export const ConnectionListQuery = Type.Object(
   {
+    namespace: Type.Optional(Type.String({ maxLength: 63, description: 'Only connections of this namespace' })),
     provider: Type.Optional(Type.String({ description: 'Only connections to this provider' })),
     status: Type.Optional(StringEnum(connectionStatuses)),
     userId: Type.Optional(Type.String({ description: 'Only connections of this user' })),

@@ -10,3 +10,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 export function isUuid(value: string): boolean {
   return UUID.test(value)
 }
+
+/** A namespace: the callers of one product or team, and the connections they share. */
+export const NAMESPACE_PATTERN = '^[a-z0-9][a-z0-9._-]{0,62}$'
+export const DEFAULT_NAMESPACE = 'default'

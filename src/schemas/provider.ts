@@ -29,6 +29,12 @@ const writable = {
   clientSecret: Type.Optional(clientSecret),
   tokenEndpointAuthMethod: Type.Optional(StringEnum(tokenEndpointAuthMethods)),
   scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100 })),
+  allowedScopes: Type.Optional(
+    Type.Array(Type.String({ minLength: 1, maxLength: 200 }), {
+      maxItems: 500,
+      description: 'Scopes POST /authorizations may ask for (400 invalid_scope otherwise); empty or left out: any',
+    }),
+  ),
   authorizationParams: Type.Optional(
     StringMap(Type.String({ maxLength: 500 }), {
       maxProperties: MAX_AUTHORIZATION_PARAMS,
@@ -97,6 +103,7 @@ export const providerExample = {
   hasClientSecret: true,
   tokenEndpointAuthMethod: 'client_secret_post',
   scopes: ['public', 'email', 'chat', 'streamkey', 'follow', 'stream_info'],
+  allowedScopes: [],
   authorizationParams: {},
   pkce: true,
   defaultTokenLifetimeSeconds: 21600,
@@ -125,6 +132,7 @@ export const ProviderView = Type.Object(
     hasClientSecret: Type.Boolean({ description: 'The client secret itself is never returned' }),
     tokenEndpointAuthMethod: StringEnum(tokenEndpointAuthMethods),
     scopes: Type.Array(Type.String()),
+    allowedScopes: Type.Array(Type.String(), { description: 'Scopes a flow may ask for; empty: any' }),
     authorizationParams: StringMap(Type.String()),
     pkce: Type.Boolean(),
     defaultTokenLifetimeSeconds: Type.Integer({

@@ -23,6 +23,15 @@ export const TokenQuery = Type.Object({
         'Seconds the token must stay valid; capped at half the lifetime the provider last granted (and at its refresh margin)',
     }),
   ),
+  requiredScopes: Type.Optional(
+    Type.String({
+      maxLength: 4000,
+      pattern: '^[^,]+(,[^,]+)*$',
+      description:
+        'Comma-separated scopes the granted scope must hold; 409 insufficient_scope with `missingScopes` otherwise',
+      example: 'calendar.read,calendar.write',
+    }),
+  ),
 })
 
 export const Token = Type.Object(

@@ -6,19 +6,21 @@ import * as client from 'openid-client'
 import { cipherContext } from '../crypto/keyring.js'
 import type { AuthorizationRequest, Provider } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
-import { BrokerError, notFound } from '../errors.js'
+import { BrokerError, invalidRequest, notFound } from '../errors.js'
 import { classifyProviderError } from '../providers/failures.js'
 import { FLOW_TTL_SECONDS, type AuthorizationBody } from '../schemas/authorization.js'
 import { callbackUrl, startUrl } from '../urls/public.js'
 import { matchReturnTo } from '../urls/return-to.js'
 import { assertProviderAllowed, type Caller } from './callers.js'
 import { scopeList } from './provider-input.js'
+import { assertScopesAllowed } from './scopes.js'
 
 const PURGE_AFTER_MS = 24 * 60 * 60 * 1000
 const AUTHORIZATION_ID = /^[A-Za-z0-9_-]{22}$/
 
 /** How a flow can end besides `connected`; these are the `error` values sent to returnTo. */
-export type FlowError = 'access_denied' | 'invalid_state' | 'expired' | 'exchange_failed' | 'provider_unavailable'
+export type FlowError =
+  'access_denied' | 'invalid_state' | 'expired' | 'exchange_failed' | 'provider_unavailable' | 'account_mismatch'
 
 export const flowCookieName = (authorizationId: string) => `tb_flow_${authorizationId}`
 export const verifierContext = (authorizationId: string) =>
@@ -51,7 +53,8 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
     if (now.getTime() - lastPurge < 60_000) return
     lastPurge = now.getTime()
     prisma.authorizationRequest
-      .deleteMany({ where: { expiresAt: { lt: new Date(now.getTime() - PURGE_AFTER_MS) } } })
+      // a grant still parked waits for the sweep that revokes it
+      .deleteMany({ where: { expiresAt: { lt: new Date(now.getTime() - PURGE_AFTER_MS) }, pendingGrantEnc: null } })
       .catch((err: unknown) => deps.log.warn({ err }, 'purging old authorization requests failed'))
   }
 
@@ -65,8 +68,12 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
         throw new BrokerError('invalid_return_to', "returnTo does not match any of the caller's allowedReturnTo")
       returnTo = matched.href
     }
+    if (body.confirm && returnTo === null) {
+      throw invalidRequest('confirm needs returnTo: the one-time result of the flow is sent there')
+    }
     const provider = await prisma.provider.findUnique({ where: { id: body.provider } })
     if (!provider) throw notFound('provider')
+    if (body.scopes) assertScopesAllowed(body.scopes, provider.allowedScopes)
 
     const now = deps.now()
     const id = randomBytes(16).toString('base64url')
@@ -76,10 +83,13 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
         id,
         providerId: provider.id,
         clientId: caller.id,
+        namespace: caller.namespace,
         userId: body.userId,
         scopes: requestedScopes(provider, body.scopes),
         returnTo,
         expiresAt,
+        allowAccountChange: body.allowAccountChange ?? false,
+        confirm: body.confirm ?? false,
       },
     })
     purgeOldRequests(now)
@@ -92,18 +102,23 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
    */
   async function start(id: string): Promise<StartResult> {
     if (!AUTHORIZATION_ID.test(id)) return { kind: 'unknown' }
-    const request = await prisma.authorizationRequest.findUnique({ where: { id }, include: { provider: true } })
+    const request = await prisma.authorizationRequest.findUnique({
+      where: { id },
+      include: { provider: true, client: { select: { revokedAt: true } } },
+    })
     if (!request) return { kind: 'unknown' }
-    const failed = (error: FlowError): StartResult => ({ kind: 'failed', error, returnTo: request.returnTo })
     const now = deps.now()
-    if (request.status !== 'created') return failed('invalid_state')
-    if (request.expiresAt <= now) {
+    const failed = async (error: FlowError): Promise<StartResult> => {
       await prisma.authorizationRequest.updateMany({
         where: { id, status: 'created' },
-        data: { status: 'failed', outcome: 'expired', completedAt: now },
+        data: { status: 'failed', outcome: error, completedAt: now },
       })
-      return failed('expired')
+      return { kind: 'failed', error, returnTo: request.returnTo }
     }
+    if (request.status !== 'created') return { kind: 'failed', error: 'invalid_state', returnTo: request.returnTo }
+    if (request.expiresAt <= now) return failed('expired')
+    // a caller revoked since it issued the link can no longer start it
+    if (request.client.revokedAt) return failed('invalid_state')
 
     let config: client.Configuration
     try {
@@ -115,7 +130,7 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
         { provider: request.providerId, failure: failure.kind, reason: failure.message },
         'discovery failed',
       )
-      return failed('provider_unavailable')
+      return { kind: 'failed', error: 'provider_unavailable', returnTo: request.returnTo }
     }
 
     const state = client.randomState()
@@ -136,7 +151,7 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
         nonce: nonce ?? null,
       },
     })
-    if (claimed.count !== 1) return failed('invalid_state')
+    if (claimed.count !== 1) return { kind: 'failed', error: 'invalid_state', returnTo: request.returnTo }
 
     const location = client.buildAuthorizationUrl(
       config,

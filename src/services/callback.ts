@@ -9,11 +9,12 @@ import { classifyProviderError, safeOAuthCode, type ProviderFailure } from '../p
 import { tokenTypeName } from '../providers/token-type.js'
 import { callbackUrl } from '../urls/public.js'
 import { digest, verifierContext, type FlowError } from './authorization.js'
-import type { GrantedTokens } from './connection-tokens.js'
+import type { Confirmations } from './confirmations.js'
+import type { Grant, GrantStore } from './grants.js'
 import { markProviderCredentials } from './provider-credentials.js'
-import type { GrantStore } from './store-connection.js'
 
-export type FlowOutcome = 'connected' | FlowError
+/** `pending`: a confirmed flow's grant waits for POST /authorizations/confirm. */
+export type FlowOutcome = 'connected' | 'pending' | FlowError
 
 export interface CallbackResult {
   outcome: FlowOutcome
@@ -22,6 +23,8 @@ export interface CallbackResult {
   /** The flow whose cookie to clear. */
   authorizationId?: string
   connectionId?: string
+  /** The one-time result of a pending flow, for returnTo. */
+  result?: string
 }
 
 export interface CallbackInput {
@@ -39,11 +42,16 @@ type StartedRequest = AuthorizationRequest & { provider: Provider }
 // Provider errors that mean the user (or the provider on the user's behalf) said no.
 const REFUSALS = new Set(['access_denied', 'consent_required', 'login_required', 'interaction_required'])
 
-/** The second half of the flow: the callback, which exchanges the code and stores the grant. */
-export function createCallbackService(deps: CallbackDeps, grants: GrantStore) {
+interface Stores {
+  grants: Pick<GrantStore, 'store' | 'refusesAccount' | 'release'>
+  confirmations: Pick<Confirmations, 'park'>
+}
+
+/** The second half of the flow: the callback, which exchanges the code and stores (or parks) the grant. */
+export function createCallbackService(deps: CallbackDeps, stores: Stores) {
   return {
     async complete(input: CallbackInput): Promise<CallbackResult> {
-      const result = await handleCallback(deps, grants, input)
+      const result = await handleCallback(deps, stores, input)
       deps.metrics.flows.inc({ outcome: result.outcome })
       return result
     },
@@ -52,18 +60,14 @@ export function createCallbackService(deps: CallbackDeps, grants: GrantStore) {
 
 export type CallbackService = ReturnType<typeof createCallbackService>
 
-async function handleCallback(
-  deps: CallbackDeps,
-  grants: GrantStore,
-  { providerId, rawQuery, bindingFor }: CallbackInput,
-) {
+async function handleCallback(deps: CallbackDeps, stores: Stores, { providerId, rawQuery, bindingFor }: CallbackInput) {
   const { prisma } = deps.db
   const query = new URLSearchParams(rawQuery)
   const state = query.get('state')
   if (!state || state.length > 1024) return { outcome: 'invalid_state', returnTo: null } satisfies CallbackResult
   const request = await prisma.authorizationRequest.findUnique({
     where: { stateHash: digest(state) },
-    include: { provider: true },
+    include: { provider: true, client: { select: { revokedAt: true } } },
   })
   if (!request) return { outcome: 'invalid_state', returnTo: null } satisfies CallbackResult
 
@@ -85,6 +89,8 @@ async function handleCallback(
   if (request.providerId !== providerId) return fail('invalid_state')
   if (request.status !== 'started') return end('invalid_state')
   if (request.expiresAt <= now) return fail('expired')
+  // a caller revoked since it issued the link can no longer complete it
+  if (request.client.revokedAt) return fail('invalid_state')
   const error = query.get('error')
   if (error !== null) {
     deps.log.info({ provider: providerId, providerError: safeOAuthCode(error) }, 'provider refused the authorization')
@@ -108,15 +114,21 @@ async function handleCallback(
     }
     return end('exchange_failed')
   }
-  const { connectionId } = await grants.store({
-    provider: request.provider,
-    userId: request.userId,
-    tokens: granted.tokens,
-    subject: granted.subject,
-    clientId: request.clientId,
-    authorizationId: request.id,
-  })
-  return { ...end('connected'), connectionId }
+  const { grants, confirmations } = stores
+  const refuse = async (outcome: FlowError): Promise<CallbackResult> => {
+    await grants.release(request.provider, granted, outcome)
+    await settle(deps, request.id, 'exchanging', outcome, deps.now())
+    return end(outcome)
+  }
+  if (request.confirm) {
+    if (await grants.refusesAccount(request, granted.subject)) return refuse('account_mismatch')
+    const result = await confirmations.park(request.id, granted)
+    return result ? { ...end('pending'), result } : end('invalid_state')
+  }
+  const stored = await grants.store(request, granted, 'exchanging')
+  if (stored.kind === 'account_mismatch') return refuse('account_mismatch')
+  if (stored.kind !== 'stored') return end('invalid_state')
+  return { ...end('connected'), connectionId: stored.connectionId }
 }
 
 /** The token request. Failures are logged by kind and code only: error causes can carry the token response. */
@@ -125,7 +137,7 @@ async function exchange(
   request: StartedRequest,
   rawQuery: string,
   state: string,
-): Promise<{ tokens: GrantedTokens; subject: string | null } | { failure: ProviderFailure }> {
+): Promise<Grant | { failure: ProviderFailure }> {
   const { provider } = request
   try {
     const config = await deps.providers.configFor(provider)

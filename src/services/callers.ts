@@ -8,6 +8,8 @@ import { hashApiKey } from './api-keys.js'
 export interface Caller {
   id: string
   name: string
+  /** The only namespace whose connections the caller reads, starts flows for and hears of. */
+  namespace: string
   allowedProviders: string[]
   allowedReturnTo: string[]
 }
@@ -54,7 +56,8 @@ export function createCallerService(deps: Pick<Deps, 'db' | 'now' | 'timing'>) {
 export type CallerService = ReturnType<typeof createCallerService>
 
 function toCaller(row: Caller): Caller {
-  return { id: row.id, name: row.name, allowedProviders: row.allowedProviders, allowedReturnTo: row.allowedReturnTo }
+  const { id, name, namespace, allowedProviders, allowedReturnTo } = row
+  return { id, name, namespace, allowedProviders, allowedReturnTo }
 }
 
 /** Refuses a provider the caller is not allowed: it may neither start flows for it nor read or delete its tokens. */

@@ -4,7 +4,7 @@ import { afterTimeId, timeIdCursor, limitOf, toPage, type Page, type PageRequest
 import type { Deps } from '../deps.js'
 import { notFound } from '../errors.js'
 import type { ClientCreateBody, ClientView } from '../schemas/client.js'
-import { isUuid } from '../schemas/ids.js'
+import { DEFAULT_NAMESPACE, isUuid } from '../schemas/ids.js'
 import { returnToPrefix } from '../urls/return-to.js'
 import { generateApiKey } from './api-keys.js'
 
@@ -20,6 +20,7 @@ export function createClientService(deps: Pick<Deps, 'db' | 'now'>) {
     async create(body: ClientCreateBody, actor: Actor): Promise<{ client: ClientView; apiKey: string }> {
       const input = {
         name: body.name.trim(),
+        namespace: body.namespace ?? DEFAULT_NAMESPACE,
         allowedProviders: [...new Set(body.allowedProviders ?? [])],
         // return URLs normalized (see return-to.ts)
         allowedReturnTo: [...new Set((body.allowedReturnTo ?? []).map(returnToPrefix))],
@@ -32,6 +33,7 @@ export function createClientService(deps: Pick<Deps, 'db' | 'now'>) {
           action: 'client.created',
           subjectType: 'client',
           subjectId: created.id,
+          namespace: input.namespace,
           detail: { name: input.name, allowedProviders: input.allowedProviders },
         })
         return created
@@ -54,11 +56,20 @@ export function createClientService(deps: Pick<Deps, 'db' | 'now'>) {
     async revoke(id: string, actor: Actor): Promise<void> {
       if (!isUuid(id)) throw notFound('client')
       await db.transaction(async (tx) => {
-        const existing = await tx.prisma.apiClient.findUnique({ where: { id }, select: { revokedAt: true } })
+        const existing = await tx.prisma.apiClient.findUnique({
+          where: { id },
+          select: { revokedAt: true, namespace: true },
+        })
         if (!existing) throw notFound('client')
         if (existing.revokedAt) return
         await tx.prisma.apiClient.update({ where: { id }, data: { revokedAt: deps.now() } })
-        await recordAudit(tx, { actor, action: 'client.revoked', subjectType: 'client', subjectId: id })
+        await recordAudit(tx, {
+          actor,
+          action: 'client.revoked',
+          subjectType: 'client',
+          subjectId: id,
+          namespace: existing.namespace,
+        })
       })
     },
   }

@@ -1,4 +1,5 @@
 // The use cases, built once from the dependencies: what the HTTP routes, the scheduler and the start-up code call.
+import type { ConnectionKey } from '../db/connections/index.js'
 import type { Deps } from '../deps.js'
 import { createWebhookDeliveries } from '../webhooks/deliveries.js'
 import { createWebhookEndpoints } from '../webhooks/endpoints.js'
@@ -13,20 +14,24 @@ import { createProviderService } from './providers.js'
 import { createRefreshService } from './refresh.js'
 import { createConnectionRevoker } from './revoke-connection.js'
 import { createTokenService } from './serve-token.js'
-import { createGrantStore } from './store-connection.js'
+import { createConfirmations } from './confirmations.js'
+import { createGrantStore } from './grants.js'
 import { TokenCache } from './token-cache.js'
 
 export function createServices(deps: Deps) {
   // one token cache for the instance: every stored change forgets the connection's entry at once
   const tokenCache = new TokenCache({ ttlMs: deps.timing.tokenCacheTtlMs, now: () => deps.now().getTime() })
-  const onChange = (connection: { providerId: string; userId: string }) => tokenCache.forget(connection)
+  const onChange = (connection: ConnectionKey) => tokenCache.forget(connection)
   const refresher = createRefreshService(deps, { onChange })
+  const grants = createGrantStore(deps, { onChange })
+  const confirmations = createConfirmations(deps, grants)
   return {
     callers: createCallerService(deps),
     clients: createClientService(deps),
     providers: createProviderService(deps),
     authorizations: createAuthorizationService(deps),
-    callbacks: createCallbackService(deps, createGrantStore(deps)),
+    callbacks: createCallbackService(deps, { grants, confirmations }),
+    confirmations,
     tokens: createTokenService(deps, { refresher, cache: tokenCache }),
     tokenCache,
     refresher,

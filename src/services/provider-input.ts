@@ -39,6 +39,7 @@ export interface ProviderInput {
   clientSecret?: string
   tokenEndpointAuthMethod: TokenEndpointAuthMethod
   scopes: string[]
+  allowedScopes: string[]
   authorizationParams: Record<string, string>
   pkce: boolean
   defaultTokenLifetimeSeconds: number
@@ -124,6 +125,7 @@ export function parseProviderInput(
     ...(body.clientSecret === undefined ? {} : { clientSecret: body.clientSecret }),
     tokenEndpointAuthMethod: body.tokenEndpointAuthMethod ?? defaults.tokenEndpointAuthMethod ?? 'client_secret_basic',
     scopes: scopeList('scopes', body.scopes ?? defaults.scopes ?? []),
+    allowedScopes: scopeList('allowedScopes', body.allowedScopes ?? []),
     authorizationParams: { ...defaults.authorizationParams, ...authorizationParams(body.authorizationParams) },
     pkce: body.pkce ?? true,
     defaultTokenLifetimeSeconds: body.defaultTokenLifetimeSeconds ?? defaults.defaultTokenLifetimeSeconds ?? 3600,

@@ -37,6 +37,7 @@ function storedFields(input: ProviderInput) {
     clientId: input.clientId,
     tokenEndpointAuthMethod: input.tokenEndpointAuthMethod,
     scopes: input.scopes,
+    allowedScopes: input.allowedScopes,
     authorizationParams: input.authorizationParams,
     pkce: input.pkce,
     defaultTokenLifetimeSeconds: input.defaultTokenLifetimeSeconds,

@@ -127,6 +127,7 @@ export function createRefreshOutcomes(deps: Pick<Deps, 'db' | 'keyring' | 'confi
         action: reauthorize ? 'connection.reauthorization_required' : 'connection.refresh_failed',
         subjectType: 'connection',
         subjectId: row.id,
+        namespace: row.namespace,
         providerId: row.providerId,
         userId: row.userId,
         detail: { trigger, failure: failure.kind, error: failure.message, failureCount, retryInSeconds },
@@ -158,6 +159,7 @@ function event(connection: Connection, type: ConnectionEventType, detail: Record
   return {
     type,
     connectionId: connection.id,
+    namespace: connection.namespace,
     providerId: connection.providerId,
     userId: connection.userId,
     status: connection.status,

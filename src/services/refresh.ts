@@ -2,7 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import * as client from 'openid-client'
 import type { Secret } from '../crypto/secret.js'
 import type { Actor } from '../db/audit.js'
-import { findConnection, releaseLease, takeLeaseOrWait, type ConnectionWithProvider } from '../db/connections/index.js'
+import {
+  findConnection,
+  releaseLease,
+  takeLeaseOrWait,
+  type ConnectionKey,
+  type ConnectionWithProvider,
+} from '../db/connections/index.js'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import type { Connection } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
@@ -66,7 +72,7 @@ export interface RefreshRequest {
 
 export interface RefreshServiceOptions {
   /** Told about every stored change, so a cache can forget the connection. */
-  onChange?: (connection: { providerId: string; userId: string }) => void
+  onChange?: (connection: ConnectionKey) => void
 }
 
 type RefreshDeps = Pick<

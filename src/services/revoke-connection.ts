@@ -1,4 +1,3 @@
-import * as client from 'openid-client'
 import { recordAudit, type Actor } from '../db/audit.js'
 import {
   deleteConnection,
@@ -9,14 +8,11 @@ import {
 } from '../db/connections/index.js'
 import type { Deps } from '../deps.js'
 import { notFound } from '../errors.js'
-import { classifyProviderError } from '../providers/failures.js'
+import { revokeAtProvider, type RevocationOutcome } from '../providers/revocation.js'
 import { isUuid } from '../schemas/ids.js'
 import { emitConnectionEvent } from '../webhooks/outbox.js'
 import { assertProviderAllowed, type Caller } from './callers.js'
 import { openAccessToken, openRefreshToken } from './connection-tokens.js'
-
-/** What happened at the provider: `revoked`, `failed` (deleted anyway), or `unsupported` (no revocation endpoint). */
-export type RevocationOutcome = 'revoked' | 'failed' | 'unsupported'
 
 type RevokeDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'now' | 'instanceId' | 'log' | 'timing'>
 
@@ -49,32 +45,6 @@ export function createConnectionRevoker(
     return (await find({ id: row.id })) ?? row
   }
 
-  async function revokeAtProvider(
-    row: ConnectionWithProvider,
-  ): Promise<{ outcome: RevocationOutcome; error?: string }> {
-    let config: client.Configuration
-    try {
-      config = await deps.providers.configFor(row.provider)
-    } catch (err) {
-      return { outcome: 'failed', error: classifyProviderError(err).message }
-    }
-    if (!config.serverMetadata().revocation_endpoint) return { outcome: 'unsupported' }
-    const tokens: Array<[string | undefined, 'refresh_token' | 'access_token']> = [
-      [openRefreshToken(keyring, row)?.reveal(), 'refresh_token'],
-      [openAccessToken(keyring, row).reveal(), 'access_token'],
-    ]
-    let error: string | undefined
-    for (const [token, hint] of tokens) {
-      if (!token) continue
-      try {
-        await client.tokenRevocation(config, token, { token_type_hint: hint })
-      } catch (err) {
-        error ??= `${hint}: ${classifyProviderError(err).message}`
-      }
-    }
-    return error ? { outcome: 'failed', error } : { outcome: 'revoked' }
-  }
-
   async function revoke(
     which: { id: string } | ConnectionKey,
     actor: Actor,
@@ -82,7 +52,11 @@ export function createConnectionRevoker(
     const found = await find(which)
     if (!found) throw notFound('connection')
     const row = await leased(found)
-    const revocation = await revokeAtProvider(row)
+    // the row is deleted even when the provider fails to revoke (recorded as `revocation: failed`)
+    const revocation = await revokeAtProvider(deps.providers, row.provider, {
+      refreshToken: openRefreshToken(keyring, row)?.reveal(),
+      accessToken: openAccessToken(keyring, row).reveal(),
+    })
     if (revocation.outcome === 'failed') {
       log.warn({ connectionId: row.id, provider: row.providerId }, `revocation failed: ${revocation.error}`)
     }
@@ -95,6 +69,7 @@ export function createConnectionRevoker(
         action: 'connection.revoked',
         subjectType: 'connection',
         subjectId: row.id,
+        namespace: row.namespace,
         providerId: row.providerId,
         userId: row.userId,
         detail,
@@ -104,6 +79,7 @@ export function createConnectionRevoker(
         {
           type: 'connection.revoked',
           connectionId: row.id,
+          namespace: row.namespace,
           providerId: row.providerId,
           userId: row.userId,
           status: 'revoked',
@@ -119,9 +95,12 @@ export function createConnectionRevoker(
   return {
     revoke,
     /** DELETE /connections: a caller disconnects one of its users, at a provider it is allowed. */
-    disconnect(caller: Caller, key: ConnectionKey): Promise<{ revocation: RevocationOutcome }> {
-      assertProviderAllowed(caller, key.providerId)
-      return revoke(key, `client:${caller.id}`)
+    disconnect(
+      caller: Caller,
+      user: { providerId: string; userId: string },
+    ): Promise<{ revocation: RevocationOutcome }> {
+      assertProviderAllowed(caller, user.providerId)
+      return revoke({ namespace: caller.namespace, ...user }, `client:${caller.id}`)
     },
   }
 }

@@ -7,6 +7,7 @@ import { assertProviderAllowed, type Caller } from './callers.js'
 import { openAccessToken } from './connection-tokens.js'
 import { refreshError, type RefreshService } from './refresh.js'
 import { effectiveMinTtl, remainingSeconds, shouldRefresh } from './refresh-rules.js'
+import { assertScopesGranted } from './scopes.js'
 import type { CachedToken, TokenCache } from './token-cache.js'
 
 export interface TokenQuery {
@@ -16,6 +17,8 @@ export interface TokenQuery {
   providerId?: string | undefined
   /** Seconds the token must stay valid; capped by effectiveMinTtl. */
   minTtl: number
+  /** Scopes the granted scope must hold (409 insufficient_scope otherwise). */
+  requiredScopes?: readonly string[] | undefined
 }
 
 export interface ServedToken {
@@ -96,6 +99,7 @@ export function createTokenService(
   function cached(row: Connection & { expiresAt: Date }, providerMarginSeconds: number | null): CachedToken {
     const token: CachedToken = {
       connectionId: row.id,
+      namespace: row.namespace,
       providerId: row.providerId,
       userId: row.userId,
       accessToken: openAccessToken(keyring, row),
@@ -112,12 +116,18 @@ export function createTokenService(
   async function serve(query: TokenQuery): Promise<ServedToken> {
     const providerId = await resolveProvider(query.providerId)
     assertProviderAllowed(query.caller, providerId)
-    const key = { providerId, userId: query.userId }
+    const key = { namespace: query.caller.namespace, providerId, userId: query.userId }
+    const required = query.requiredScopes ?? []
     const hit = cache.get(key)
-    if (hit && isEnough(hit, query.minTtl, deps.now())) return served(hit, false)
+    if (hit && isEnough(hit, query.minTtl, deps.now())) {
+      assertScopesGranted(hit.scope, required)
+      return served(hit, false)
+    }
 
     let row = await reader.read(key)
     if (!row) throw notFound('connection')
+    // a token without the scopes is refused before any refresh, which would not add them
+    if (row.status === 'active') assertScopesGranted(row.scope, required)
     const marginSeconds = await providerMargin(providerId)
     for (let refreshes = 0; ; refreshes++) {
       const now = deps.now()
@@ -126,6 +136,7 @@ export function createTokenService(
       const decision = shouldRefresh(row, now, need)
       switch (decision.reason) {
         case 'valid_for_min_ttl':
+          assertScopesGranted(row.scope, required)
           return served(cached(row as Connection & { expiresAt: Date }, marginSeconds), refreshes > 0)
         case 'not_active':
           cache.forget(key)

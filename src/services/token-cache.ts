@@ -3,6 +3,7 @@ import type { ConnectionKey } from '../db/connections/index.js'
 
 export interface CachedToken {
   connectionId: string
+  namespace: string
   providerId: string
   userId: string
   accessToken: Secret
@@ -73,4 +74,4 @@ export class TokenCache {
   }
 }
 
-const keyOf = ({ providerId, userId }: ConnectionKey) => `${providerId}\u0000${userId}`
+const keyOf = ({ namespace, providerId, userId }: ConnectionKey) => `${namespace}\u0000${providerId}\u0000${userId}`

@@ -6,6 +6,7 @@ import type { ConnectionEventType } from '../schemas/webhook.js'
 export interface ConnectionEvent {
   type: ConnectionEventType
   connectionId: string
+  namespace: string
   providerId: string
   userId: string
   status: string
@@ -20,6 +21,7 @@ export type EventPayload = {
   createdAt: string
   data: Record<string, string | number | boolean | null> & {
     connectionId: string
+    namespace: string
     provider: string
     userId: string
     status: string
@@ -51,6 +53,7 @@ export function eventPayload(eventId: string, event: ConnectionEvent, at: Date):
     data: {
       ...safeDetail(event.detail),
       connectionId: event.connectionId,
+      namespace: event.namespace,
       provider: event.providerId,
       userId: event.userId,
       status: event.status,
@@ -62,15 +65,14 @@ export function eventPayload(eventId: string, event: ConnectionEvent, at: Date):
  * Writes one delivery per subscribed endpoint into the outbox. Call it inside the transaction that makes the
  * state change, so the event exists exactly when the change does; `at` is `deps.now()`.
  *
- * Audience: every caller that is not revoked and is allowed the connection's provider, the same set of callers
- * that may read the connection's token (connections are shared per provider and user, not owned by the caller
- * that started the flow).
+ * Audience: every caller of the connection's namespace that is not revoked and is allowed its provider, the same set
+ * of callers that may read the connection's token (the callers of a namespace share its connections).
  */
 export async function emitConnectionEvent(tx: Db, event: ConnectionEvent, at: Date): Promise<number> {
   const endpoints = await tx.prisma.webhookEndpoint.findMany({
     where: {
       events: { has: event.type },
-      client: { revokedAt: null, allowedProviders: { has: event.providerId } },
+      client: { revokedAt: null, namespace: event.namespace, allowedProviders: { has: event.providerId } },
     },
     select: { id: true },
   })

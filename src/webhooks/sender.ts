@@ -248,8 +248,13 @@ async function pause(ms: number, signal: AbortSignal, wakeUps: Promise<unknown>[
 
 /** The body: the event's fields in a readable order (the outbox's JSONB column does not keep key order). */
 function serializeEvent({ id, type, createdAt, data }: EventPayload): string {
-  const { connectionId, provider, userId, status, ...detail } = data
-  return JSON.stringify({ id, type, createdAt, data: { connectionId, provider, userId, status, ...detail } })
+  const { connectionId, namespace, provider, userId, status, ...detail } = data
+  return JSON.stringify({
+    id,
+    type,
+    createdAt,
+    data: { connectionId, namespace, provider, userId, status, ...detail },
+  })
 }
 
 // What went wrong, in words that never include the URL (it may carry a receiver's token in its query).

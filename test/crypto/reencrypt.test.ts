@@ -35,7 +35,7 @@ function createApiClient(prisma: PrismaClient, name: string) {
 /**
  * Rows of every kind: most under the old key, one per table already under the new key, some without a value.
  * Counts per column (with a value / under the old key): client_secret 4/3, access_token 5/4,
- * refresh_token 4/3, code_verifier 3/2, secret 2/1.
+ * refresh_token 4/3, code_verifier 3/2, pending_grant 2/1, secret 2/1.
  */
 async function seedEverything(prisma: PrismaClient): Promise<Plaintexts> {
   const plaintexts: Plaintexts = new Map()
@@ -68,6 +68,9 @@ async function seedEverything(prisma: PrismaClient): Promise<Plaintexts> {
   for (let i = 0; i < 4; i++) {
     const id = `authz-${i}`
     const codeVerifierEnc = i < 3 ? seal(ringFor(i), 'authorization_requests', id, 'code_verifier', `pkce-${i}`) : null
+    // a confirmed flow's grant waiting for its confirmation
+    const pendingGrantEnc =
+      i < 2 ? seal(ringFor(i), 'authorization_requests', id, 'pending_grant', `{"accessToken":"at-${i}"}`) : null
     await prisma.authorizationRequest.create({
       data: {
         id,
@@ -76,6 +79,7 @@ async function seedEverything(prisma: PrismaClient): Promise<Plaintexts> {
         userId: 'user-0',
         expiresAt: new Date(Date.now() + 600_000),
         codeVerifierEnc,
+        pendingGrantEnc,
       },
     })
   }
@@ -101,6 +105,7 @@ const expectedCounts = {
   'connections.access_token': { scanned: 5, reencrypted: 4 },
   'connections.refresh_token': { scanned: 4, reencrypted: 3 },
   'authorization_requests.code_verifier': { scanned: 3, reencrypted: 2 },
+  'authorization_requests.pending_grant': { scanned: 2, reencrypted: 1 },
   'webhook_endpoints.secret': { scanned: 2, reencrypted: 1 },
 }
 

@@ -33,9 +33,12 @@ t.test('the reads GET /tokens makes return what Prisma returns, column for colum
   })
 
   const reader = createConnectionReader(app.deps.db)
-  const findConnectionByUser = (providerId: string, userId: string) => reader.read({ providerId, userId })
+  const findConnectionByUser = (providerId: string, userId: string) =>
+    reader.read({ namespace: 'default', providerId, userId })
   for (const userId of ['plain', 'busy']) {
-    const expected = await prisma.connection.findUnique({ where: { providerId_userId: { providerId, userId } } })
+    const expected = await prisma.connection.findUnique({
+      where: { namespace_providerId_userId: { namespace: 'default', providerId, userId } },
+    })
     const read = await findConnectionByUser(providerId, userId)
     t.same(read, expected, userId)
     t.ok(read?.accessTokenEnc instanceof Uint8Array, `${userId}: bytes as Prisma gives them`)

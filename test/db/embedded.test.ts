@@ -48,7 +48,7 @@ t.test('migrations apply once, then the database is ready and keeps an encrypted
     },
   })
   const row = await prisma.connection.findUniqueOrThrow({
-    where: { providerId_userId: { providerId: 'acme', userId: 'user-1' } },
+    where: { namespace_providerId_userId: { namespace: 'default', providerId: 'acme', userId: 'user-1' } },
   })
   t.equal(ring.decrypt(row.refreshTokenEnc as Uint8Array, refreshContext), 'refresh-1')
 })

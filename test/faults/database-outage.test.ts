@@ -68,7 +68,7 @@ t.test('while the database is unreachable every route answers 503 service_unavai
 t.test('a refresh answered while the database is down is stored once it is back', async (t) => {
   if (!alice) throw new Error('no connection')
   await expireConnections(app, [alice.connectionId])
-  app.services.tokenCache.forget({ providerId: idp.providerId, userId: 'alice' })
+  app.services.tokenCache.forget({ namespace: 'default', providerId: idp.providerId, userId: 'alice' })
   const before = await storedRefreshToken(app, alice.connectionId)
   t.equal(before, alice.refreshToken)
 

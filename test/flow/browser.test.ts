@@ -45,7 +45,9 @@ t.test('a user connects in a real browser', async (t) => {
     'the flow cookie is gone once the flow is done',
   )
   const connection = await env.db.prisma.connection.findUniqueOrThrow({
-    where: { providerId_userId: { providerId: env.providerId, userId: 'browser-user' } },
+    where: {
+      namespace_providerId_userId: { namespace: 'default', providerId: env.providerId, userId: 'browser-user' },
+    },
   })
   t.match(connection, { status: 'active', subject: 'browser-user' })
 })

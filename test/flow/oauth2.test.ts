@@ -26,7 +26,7 @@ t.test('a user connects through a plain OAuth 2.0 server with client_secret_post
   t.same(env.server.stats.tokenAuthMethods.slice(-1), ['post'], 'the server saw client_secret_post')
 
   const stored = await env.db.prisma.connection.findUniqueOrThrow({
-    where: { providerId_userId: { providerId: 'plain', userId: 'alice' } },
+    where: { namespace_providerId_userId: { namespace: 'default', providerId: 'plain', userId: 'alice' } },
   })
   t.match(stored, { status: 'active', subject: null, scope: 'profile', lifetimeSeconds: 1800 })
   const accessToken = openAccessToken(env.app.deps.keyring, stored).reveal()

@@ -43,7 +43,7 @@ t.test('a user connects through an OpenID Connect provider found by discovery', 
   t.same(env.server.stats.tokenAuthMethods, ['basic'], 'client_secret_basic')
 
   const connection = await env.db.prisma.connection.findUniqueOrThrow({
-    where: { providerId_userId: { providerId: 'idp', userId: 'alice' } },
+    where: { namespace_providerId_userId: { namespace: 'default', providerId: 'idp', userId: 'alice' } },
   })
   t.match(connection, { status: 'active', subject: 'alice', tokenType: 'Bearer', lifetimeSeconds: 3600 })
   t.equal(connection.createdByClientId, env.caller.id)

@@ -71,14 +71,14 @@ async function seed(): Promise<Seeds> {
   const revoked = await client('fuzz-revoked')
   await inject('DELETE', `/admin/clients/${revoked.id}`, admin)
   let alice = await db.prisma.connection.findUnique({
-    where: { providerId_userId: { providerId: 'idp', userId: 'alice' } },
+    where: { namespace_providerId_userId: { namespace: 'default', providerId: 'idp', userId: 'alice' } },
   })
   if (alice) await db.prisma.connection.delete({ where: { id: alice.id } })
   const tokens = await seedConnection(app, { providerId: 'idp', userId: 'alice' })
   alice = await db.prisma.connection.findUniqueOrThrow({ where: { id: tokens.id } })
   // bob's token has expired: reading it needs a refresh, which fails against the unreachable provider
   const bob = await db.prisma.connection.findUnique({
-    where: { providerId_userId: { providerId: 'idp', userId: 'bob' } },
+    where: { namespace_providerId_userId: { namespace: 'default', providerId: 'idp', userId: 'bob' } },
   })
   if (!bob) {
     const expired = await seedConnection(app, { providerId: 'idp', userId: 'bob' })

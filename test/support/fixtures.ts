@@ -35,6 +35,7 @@ export async function createProvider(app: FastifyInstance, fields: Record<string
 
 export interface TestCaller {
   id: string
+  namespace: string
   apiKey: string
   /** `authorization: Bearer <apiKey>`, for app.inject or fetch. */
   headers: { authorization: string }
@@ -43,7 +44,7 @@ export interface TestCaller {
 /** A caller with its API key, issued through the admin API. */
 export async function createCaller(
   app: FastifyInstance,
-  body: { allowedProviders?: string[]; allowedReturnTo?: string[]; name?: string } = {},
+  body: { allowedProviders?: string[]; allowedReturnTo?: string[]; name?: string; namespace?: string } = {},
 ): Promise<TestCaller> {
   const res = await app.inject({
     method: 'POST',
@@ -52,8 +53,8 @@ export async function createCaller(
     payload: { name: body.name ?? `caller-${randomUUID().slice(0, 8)}`, allowedProviders: [], ...body },
   })
   if (res.statusCode !== 201) throw new Error(`creating a caller failed: ${res.statusCode} ${res.body}`)
-  const { id, apiKey } = res.json() as { id: string; apiKey: string }
-  return { id, apiKey, headers: { authorization: `Bearer ${apiKey}` } }
+  const { id, apiKey, namespace } = res.json() as { id: string; apiKey: string; namespace: string }
+  return { id, namespace, apiKey, headers: { authorization: `Bearer ${apiKey}` } }
 }
 
 export interface SeededConnection {
@@ -65,7 +66,15 @@ export interface SeededConnection {
 /** A connection valid for an hour, with real ciphertexts of fresh tokens, written straight to the database. */
 export async function seedConnection(
   app: FastifyInstance,
-  fields: { providerId: string; userId: string; status?: string; createdAt?: Date; lastError?: string },
+  fields: {
+    providerId: string
+    userId: string
+    namespace?: string
+    status?: string
+    createdAt?: Date
+    lastError?: string
+    subject?: string
+  },
 ): Promise<SeededConnection> {
   const { db, keyring } = app.deps
   const id = randomUUID()

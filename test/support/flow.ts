@@ -157,7 +157,14 @@ export interface AuthorizationLink {
 /** POST /authorizations as `caller` (default: env.caller); throws unless 201. */
 export async function requestAuthorization(
   env: FlowEnv,
-  body: { userId: string; provider?: string; scopes?: string[]; returnTo?: string | null },
+  body: {
+    userId: string
+    provider?: string
+    scopes?: string[]
+    returnTo?: string | null
+    confirm?: boolean
+    allowAccountChange?: boolean
+  },
   caller: Caller = env.caller,
 ): Promise<AuthorizationLink> {
   const { returnTo = env.returnTo, provider = env.providerId, ...rest } = body
@@ -252,7 +259,13 @@ export async function connectUser(env: FlowEnv, options: ConnectOptions): Promis
     )
   }
   const connection = await env.db.prisma.connection.findUniqueOrThrow({
-    where: { providerId_userId: { providerId: provider, userId: options.userId } },
+    where: {
+      namespace_providerId_userId: {
+        namespace: (options.caller ?? env.caller).namespace,
+        providerId: provider,
+        userId: options.userId,
+      },
+    },
   })
   return { connection, authorizationId: link.id, callbackUrl, cookie, callback }
 }

@@ -46,7 +46,13 @@ t.test('each transition is delivered once, signed, with its event id as webhook-
     id: events[2]?.id,
     type: 'connection.reauthorization_required',
     createdAt: '2026-03-01T10:00:02.000Z',
-    data: { connectionId: w.connectionId, provider: 'acme', userId: 'user-1', status: 'reauthorization_required' },
+    data: {
+      connectionId: w.connectionId,
+      namespace: 'default',
+      provider: 'acme',
+      userId: 'user-1',
+      status: 'reauthorization_required',
+    },
   })
   t.equal(new Set(events.map((e) => e.id)).size, 5, 'one id per event')
   t.match(

@@ -3,6 +3,12 @@
 import type { Db, Database } from '../../src/db/client.js'
 import { emitConnectionEvent, type ConnectionEvent } from '../../src/webhooks/outbox.js'
 
+const connectionKeyOf = (row: { namespace: string; providerId: string; userId: string }) => ({
+  namespace: row.namespace,
+  providerId: row.providerId,
+  userId: row.userId,
+})
+
 export const ACCESS_TOKEN = 'at-VERY-SECRET-access-token-value'
 export const REFRESH_TOKEN = 'rt-VERY-SECRET-refresh-token-value'
 
@@ -17,10 +23,6 @@ export async function changeStatus(
 ): Promise<number> {
   return db.transaction(async (tx: Db) => {
     const connection = await tx.prisma.connection.update({ where: { id: connectionId }, data: { status } })
-    return emitConnectionEvent(
-      tx,
-      { type, connectionId, providerId: connection.providerId, userId: connection.userId, status, detail },
-      at,
-    )
+    return emitConnectionEvent(tx, { type, connectionId, ...connectionKeyOf(connection), status, detail }, at)
   })
 }

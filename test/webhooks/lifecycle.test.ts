@@ -59,8 +59,10 @@ t.test('each transition of a connection reaches the receiver once, signed, witho
   // connection.created, from the real callback
   const { connection } = await connectUser(env, { userId: 'alice' })
   await remember(connection.id)
-  const data = { connectionId: connection.id, provider: env.providerId, userId: 'alice' }
-  t.same(await newEvents(), [{ type: 'connection.created', data: { ...data, status: 'active', replaced: false } }])
+  const data = { connectionId: connection.id, namespace: 'default', provider: env.providerId, userId: 'alice' }
+  t.same(await newEvents(), [
+    { type: 'connection.created', data: { ...data, status: 'active', replaced: false, accountChanged: false } },
+  ])
 
   // transient failures: refresh_failed once, at the third in a row
   env.server.setTokenFault({ kind: 'status', status: 503, grantType: 'refresh_token' })
@@ -106,7 +108,9 @@ t.test('each transition of a connection reaches the receiver once, signed, witho
   // the user reconnects, then the caller deletes the connection
   await connectUser(env, { userId: 'alice' })
   await remember(connection.id)
-  t.same(await newEvents(), [{ type: 'connection.created', data: { ...data, status: 'active', replaced: true } }])
+  t.same(await newEvents(), [
+    { type: 'connection.created', data: { ...data, status: 'active', replaced: true, accountChanged: false } },
+  ])
   const deleted = await app.inject({
     method: 'DELETE',
     url: `/connections/${env.providerId}/alice`,

@@ -52,6 +52,7 @@ t.test('no token or secret reaches a payload, a header, the delivery log or the 
   for (const request of w.receiver.received) {
     t.same(w.verified(request).data, {
       connectionId: w.connectionId,
+      namespace: 'default',
       provider: 'acme',
       userId: 'user-1',
       status: 'reauthorization_required',

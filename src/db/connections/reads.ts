@@ -2,8 +2,9 @@ import type { Db } from '../client.js'
 import type { Connection } from '../generated/client.js'
 import { toConnection, type ConnectionRow, type ConnectionWithProvider } from './rows.js'
 
-/** A connection is identified by its provider and the caller's id of the user. */
+/** A connection is identified by its namespace, its provider and the callers' id of the user. */
 export interface ConnectionKey {
+  namespace: string
   providerId: string
   userId: string
 }
@@ -16,18 +17,22 @@ export function findConnectionWithProvider(
   db: Db,
   which: { id: string } | ConnectionKey,
 ): Promise<ConnectionWithProvider | null> {
-  const where = 'id' in which ? { id: which.id } : { providerId_userId: which }
-  return db.prisma.connection.findUnique({ where, include: { provider: true } })
+  if ('id' in which) return db.prisma.connection.findUnique({ where: { id: which.id }, include: { provider: true } })
+  const { namespace, providerId, userId } = which
+  return db.prisma.connection.findUnique({
+    where: { namespace_providerId_userId: { namespace, providerId, userId } },
+    include: { provider: true },
+  })
 }
 
 const byUser = {
-  name: 'connection_by_provider_user',
-  text: 'SELECT * FROM connections WHERE provider_id = $1 AND user_id = $2',
+  name: 'connection_by_key',
+  text: 'SELECT * FROM connections WHERE namespace = $1 AND provider_id = $2 AND user_id = $3',
 }
 
 const byUsers = {
-  name: 'connections_by_provider_users',
-  text: 'SELECT * FROM connections WHERE provider_id = $1 AND user_id = ANY($2::text[])',
+  name: 'connections_by_keys',
+  text: 'SELECT * FROM connections WHERE namespace = $1 AND provider_id = $2 AND user_id = ANY($3::text[])',
 }
 
 /** Reads per statement at most: a batch stays one short index scan. */
@@ -42,34 +47,40 @@ export type ConnectionReader = ReturnType<typeof createConnectionReader>
 
 /**
  * Reads connections by key, gathering the reads asked for in one turn of the event loop into one statement per
- * provider. Under load most of a cold read's cost is the round trip itself (the socket write alone was about half of
+ * namespace and provider. Under load most of a cold read's cost is the round trip itself (the socket write alone was about half of
  * it in the benchmark's profile), so a hundred concurrent cold reads cost a few statements instead of a hundred. A
  * read alone waits one turn of the event loop, no more; a read of a connection already being read shares that read
  * (when a busy user's cached token expires, the requests waiting for it read once).
  */
 export function createConnectionReader(db: Db) {
   const inFlight = new Map<string, Promise<Connection | null>>()
-  let batch = new Map<string, Map<string, Pending>>()
+  // namespace and provider → user → the read waiting for it
+  let batch = new Map<string, { namespace: string; providerId: string; users: Map<string, Pending> }>()
   let scheduled = false
 
   function flush(): void {
     scheduled = false
     const batches = batch
     batch = new Map()
-    for (const [providerId, users] of batches) {
+    for (const { namespace, providerId, users } of batches.values()) {
       const userIds = [...users.keys()]
       for (let i = 0; i < userIds.length; i += MAX_BATCH) {
-        void readBatch(providerId, userIds.slice(i, i + MAX_BATCH), users)
+        void readBatch(namespace, providerId, userIds.slice(i, i + MAX_BATCH), users)
       }
     }
   }
 
-  async function readBatch(providerId: string, userIds: string[], pending: Map<string, Pending>): Promise<void> {
+  async function readBatch(
+    namespace: string,
+    providerId: string,
+    userIds: string[],
+    pending: Map<string, Pending>,
+  ): Promise<void> {
     try {
       const rows =
         userIds.length === 1
-          ? await db.sql.rows<ConnectionRow>({ ...byUser, values: [providerId, userIds[0]] })
-          : await db.sql.rows<ConnectionRow>({ ...byUsers, values: [providerId, userIds] })
+          ? await db.sql.rows<ConnectionRow>({ ...byUser, values: [namespace, providerId, userIds[0]] })
+          : await db.sql.rows<ConnectionRow>({ ...byUsers, values: [namespace, providerId, userIds] })
       const found = new Map(rows.map((row) => [row.user_id, row]))
       for (const userId of userIds) {
         const row = found.get(userId)
@@ -82,14 +93,15 @@ export function createConnectionReader(db: Db) {
 
   return {
     /** The connection of `key`, as `prisma.connection.findUnique` returns it. */
-    read({ providerId, userId }: ConnectionKey): Promise<Connection | null> {
-      const key = `${providerId}\u0000${userId}`
+    read({ namespace, providerId, userId }: ConnectionKey): Promise<Connection | null> {
+      const group = `${namespace}\u0000${providerId}`
+      const key = `${group}\u0000${userId}`
       const known = inFlight.get(key)
       if (known) return known
       const read = new Promise<Connection | null>((resolve, reject) => {
-        let users = batch.get(providerId)
-        if (!users) batch.set(providerId, (users = new Map()))
-        users.set(userId, { resolve, reject })
+        let entry = batch.get(group)
+        if (!entry) batch.set(group, (entry = { namespace, providerId, users: new Map() }))
+        entry.users.set(userId, { resolve, reject })
         if (!scheduled) {
           scheduled = true
           setImmediate(flush)

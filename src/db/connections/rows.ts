@@ -6,6 +6,7 @@ export type ConnectionWithProvider = Connection & { provider: Provider }
 
 export interface ConnectionRow {
   id: string
+  namespace: string
   provider_id: string
   user_id: string
   status: string
@@ -35,6 +36,7 @@ const bytes = (value: Uint8Array) => new Uint8Array(value)
 export function toConnection(row: ConnectionRow): Connection {
   return {
     id: row.id,
+    namespace: row.namespace,
     providerId: row.provider_id,
     userId: row.user_id,
     status: row.status,
@@ -76,6 +78,7 @@ const PROVIDER_COLUMNS = [
   'pkce',
   'default_token_lifetime_seconds',
   'refresh_margin_seconds',
+  'allowed_scopes',
   'credentials_status',
   'credentials_error',
   'credentials_checked_at',
@@ -107,6 +110,7 @@ export function toProvider(row: ProviderRow): Provider {
     pkce: row.p_pkce as boolean,
     defaultTokenLifetimeSeconds: row.p_default_token_lifetime_seconds as number,
     refreshMarginSeconds: row.p_refresh_margin_seconds as number | null,
+    allowedScopes: (row.p_allowed_scopes as string[] | null) ?? [],
     credentialsStatus: row.p_credentials_status as string,
     credentialsError: row.p_credentials_error as string | null,
     credentialsCheckedAt: row.p_credentials_checked_at as Date | null,

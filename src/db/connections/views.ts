@@ -6,6 +6,7 @@ import { afterTimeId, type TimeIdKey } from '../pagination.js'
 // token's only to say whether there is one.
 const summaryColumns = {
   id: true,
+  namespace: true,
   providerId: true,
   userId: true,
   status: true,
@@ -29,6 +30,7 @@ const summaryColumns = {
 export type ConnectionSummary = Prisma.ConnectionGetPayload<{ select: typeof summaryColumns }>
 
 export interface ConnectionFilter {
+  namespace?: string | undefined
   provider?: string | undefined
   status?: string | undefined
   userId?: string | undefined
@@ -41,7 +43,13 @@ export function listConnectionSummaries(
   { limit, after }: { limit: number; after?: TimeIdKey | undefined },
 ): Promise<ConnectionSummary[]> {
   return db.prisma.connection.findMany({
-    where: { providerId: filter.provider, status: filter.status, userId: filter.userId, ...afterTimeId(after) },
+    where: {
+      namespace: filter.namespace,
+      providerId: filter.provider,
+      status: filter.status,
+      userId: filter.userId,
+      ...afterTimeId(after),
+    },
     select: summaryColumns,
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
     take: limit,

@@ -22,14 +22,17 @@ export interface LockedConnection {
   id: string
   subject: string | null
   status: string
-  hasRefreshToken: boolean
+  accessTokenEnc: Uint8Array
+  refreshTokenEnc: Uint8Array | null
 }
 
 /** Locks the connection of `key` for the transaction `tx` (FOR UPDATE), if there is one. */
 export async function lockConnection(tx: Db, key: ConnectionKey): Promise<LockedConnection | undefined> {
   const [row] = await tx.prisma.$queryRaw<LockedConnection[]>`
-    SELECT id::text AS id, subject, status, refresh_token_enc IS NOT NULL AS "hasRefreshToken"
-    FROM connections WHERE provider_id = ${key.providerId} AND user_id = ${key.userId} FOR UPDATE`
+    SELECT id::text AS id, subject, status, access_token_enc AS "accessTokenEnc", refresh_token_enc AS "refreshTokenEnc"
+    FROM connections
+    WHERE namespace = ${key.namespace} AND provider_id = ${key.providerId} AND user_id = ${key.userId}
+    FOR UPDATE`
   return row
 }
 
@@ -52,7 +55,22 @@ export async function insertConnection(
     fields,
   }: { id: string; key: ConnectionKey; createdByClientId: string; fields: GrantedFields },
 ): Promise<void> {
-  await tx.prisma.connection.create({ data: { id, ...key, createdByClientId, ...fields, ...resetState } })
+  const { namespace, providerId, userId } = key
+  await tx.prisma.connection.create({
+    data: { id, namespace, providerId, userId, createdByClientId, ...fields, ...resetState },
+  })
+}
+
+/** The account a connection is at its provider (null: unknown, or no such connection). */
+export async function findConnectionSubject(
+  db: Db,
+  { namespace, providerId, userId }: ConnectionKey,
+): Promise<string | null> {
+  const row = await db.prisma.connection.findUnique({
+    where: { namespace_providerId_userId: { namespace, providerId, userId } },
+    select: { subject: true },
+  })
+  return row?.subject ?? null
 }
 
 export async function replaceConnectionTokens(tx: Db, id: string, fields: GrantedFields): Promise<void> {
@@ -97,8 +115,9 @@ const refreshed = {
       WHERE id = $1::uuid AND lease_owner = $2
       RETURNING *
     ), audit AS (
-      INSERT INTO audit_events (actor, action, subject_type, subject_id, provider_id, user_id, detail)
-      SELECT $12, 'connection.refreshed', 'connection', saved.id::text, saved.provider_id, saved.user_id, $13::jsonb
+      INSERT INTO audit_events (actor, action, subject_type, subject_id, namespace, provider_id, user_id, detail)
+      SELECT $12, 'connection.refreshed', 'connection', saved.id::text, saved.namespace, saved.provider_id,
+        saved.user_id, $13::jsonb
       FROM saved
     )
     SELECT * FROM saved`,

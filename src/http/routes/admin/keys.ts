@@ -19,6 +19,7 @@ const reportExample = {
     'connections.access_token': { scanned: 640, reencrypted: 629 },
     'connections.refresh_token': { scanned: 637, reencrypted: 626 },
     'authorization_requests.code_verifier': { scanned: 12, reencrypted: 12 },
+    'authorization_requests.pending_grant': { scanned: 1, reencrypted: 1 },
     'webhook_endpoints.secret': { scanned: 20, reencrypted: 20 },
   },
 }

@@ -1,9 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { AuthorizationBody, CreatedAuthorization } from '../../../schemas/authorization.js'
+import {
+  AuthorizationBody,
+  ConfirmBody,
+  ConfirmedConnection,
+  CreatedAuthorization,
+} from '../../../schemas/authorization.js'
 import { callerErrors, callerSecurity, errorResponse, providerForbidden } from '../../schemas.js'
 
 const authorizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { authorizations } = app.services
+  const { authorizations, confirmations } = app.services
 
   app.post(
     '/authorizations',
@@ -19,10 +24,13 @@ const authorizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: AuthorizationBody,
         response: {
           201: CreatedAuthorization,
-          400: errorResponse('Invalid body, or returnTo not allowed', {
-            error: 'invalid_return_to',
-            message: "returnTo does not match any of the caller's allowedReturnTo",
-          }),
+          400: errorResponse(
+            'Invalid body, returnTo not allowed (invalid_return_to), or a scope not allowed (invalid_scope)',
+            {
+              error: 'invalid_return_to',
+              message: "returnTo does not match any of the caller's allowedReturnTo",
+            },
+          ),
           ...callerErrors,
           403: providerForbidden,
           404: errorResponse('No such provider', { error: 'not_found', message: 'provider not found' }),
@@ -30,6 +38,38 @@ const authorizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => reply.code(201).send(await authorizations.create(request.caller!, request.body)),
+  )
+
+  app.post(
+    '/authorizations/confirm',
+    {
+      onRequest: app.requireCaller,
+      schema: {
+        tags: ['tokens'],
+        summary: 'Confirm the user of a flow started with `confirm: true`: only then is the connection stored',
+        description:
+          'Call it from your backend with the `result` your returnTo received and the user your own session belongs ' +
+          'to. Another userId revokes the grant at the provider and drops it (409 user_mismatch). A result is single ' +
+          'use and valid 10 minutes; an unconfirmed grant is then revoked.',
+        security: callerSecurity,
+        body: ConfirmBody,
+        response: {
+          200: ConfirmedConnection,
+          ...callerErrors,
+          403: providerForbidden,
+          404: errorResponse('Unknown, used or expired result, or one of another namespace', {
+            error: 'not_found',
+            message: 'authorization result not found',
+          }),
+          409: errorResponse(
+            'user_mismatch: the flow was for another user (its grant is revoked); account_mismatch: the connection ' +
+              'belongs to another account at the provider',
+            { error: 'user_mismatch', message: 'the flow was started for another user; its grant is revoked' },
+          ),
+        },
+      },
+    },
+    async (request) => confirmations.confirm(request.caller!, request.body),
   )
 }
 

@@ -27,12 +27,16 @@ const oauthRoutes: FastifyPluginAsync = async (app) => {
   } as const
 
   // The browser leaves with a code or state in the URL it came from: nothing here may be cached or referred.
-  function finish(reply: FastifyReply, outcome: FlowOutcome, returnTo: string | null) {
+  function finish(reply: FastifyReply, outcome: FlowOutcome, returnTo: string | null, result?: string) {
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer')
     if (returnTo) {
       const target = new URL(returnTo)
       if (outcome === 'connected') target.searchParams.set('status', 'connected')
-      else {
+      else if (outcome === 'pending') {
+        target.searchParams.set('status', 'pending')
+        // a one-time code bound to the caller's API key and the flow's user: nothing without both
+        target.searchParams.set('result', result ?? '')
+      } else {
         target.searchParams.set('status', 'error')
         target.searchParams.set('error', outcome)
       }
@@ -99,8 +103,9 @@ const oauthRoutes: FastifyPluginAsync = async (app) => {
         summary: 'The redirect URI: exchanges the code and stores the connection',
         description:
           'Register `$PUBLIC_URL/oauth/<provider>/callback` at the provider. Ends with a redirect to `returnTo` ' +
-          '(`status=connected`, or `status=error&error=` `access_denied`, `invalid_state`, `expired`, ' +
-          '`exchange_failed`), or a page when the flow has no returnTo.',
+          '(`status=connected`; for a confirmed flow `status=pending&result=<one-time code>`; or ' +
+          '`status=error&error=` `access_denied`, `invalid_state`, `expired`, `exchange_failed`, ' +
+          '`provider_unavailable`, `account_mismatch`), or a page when the flow has no returnTo.',
         params: {
           type: 'object',
           required: ['provider'],
@@ -132,6 +137,7 @@ const oauthRoutes: FastifyPluginAsync = async (app) => {
             },
           },
           403: page('The user denied consent (no returnTo)', flowPage('access_denied')),
+          409: page('Another account than the connection holds (no returnTo)', flowPage('account_mismatch')),
           502: page('The code exchange failed (no returnTo)', flowPage('exchange_failed')),
         },
       },
@@ -150,7 +156,7 @@ const oauthRoutes: FastifyPluginAsync = async (app) => {
         },
       })
       if (result.authorizationId) reply.clearCookie(flowCookieName(result.authorizationId), cookieOptions)
-      return finish(reply, result.outcome, result.returnTo)
+      return finish(reply, result.outcome, result.returnTo, result.result)
     },
   )
 }

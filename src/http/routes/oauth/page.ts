@@ -19,6 +19,12 @@ const texts: Record<FlowOutcome | 'unknown', { title: string; body: string; stat
     body: 'The provider did not complete the connection. Try again later.',
     status: 502,
   },
+  account_mismatch: {
+    title: 'Not connected',
+    body: 'You signed in with another account than the one connected before. Start again from the application and sign in with that account.',
+    status: 409,
+  },
+  pending: { title: 'Almost done', body: 'Return to the application to finish connecting.', status: 200 },
   provider_unavailable: {
     title: 'Provider unavailable',
     body: 'The provider could not be reached. Try again later.',

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { isDatabaseUnavailable } from '../../../db/errors.js'
 import { BrokerError } from '../../../errors.js'
 import { tokenTypeName } from '../../../providers/token-type.js'
+import { ErrorBody, Type } from '../../../schemas/common.js'
 import { DEFAULT_MIN_TTL_SECONDS, Token, TokenParams, TokenQuery } from '../../../schemas/token.js'
 import { callerErrors, callerSecurity, errorResponse, providerForbidden } from '../../schemas.js'
 
@@ -31,10 +32,24 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
             error: 'not_found',
             message: 'connection not found',
           }),
-          409: errorResponse('The grant is gone: send the user through POST /authorizations again', {
-            error: 'reauthorization_required',
-            message: 'the user must authorize this provider again',
-          }),
+          409: Type.Object(
+            {
+              ...ErrorBody.properties,
+              missingScopes: Type.Optional(
+                Type.Array(Type.String(), { description: 'insufficient_scope: the required scopes not granted' }),
+              ),
+            },
+            {
+              description:
+                'reauthorization_required: the grant is gone, send the user through POST /authorizations again; ' +
+                'insufficient_scope: the granted scope lacks some of requiredScopes, start a flow asking for them',
+              example: {
+                error: 'insufficient_scope',
+                message: 'the granted scope lacks calendar.write: start a new authorization asking for it',
+                missingScopes: ['calendar.write'],
+              },
+            },
+          ),
           503: errorResponse('A refresh was needed and the provider failed; see Retry-After', {
             error: 'provider_unavailable',
             message: 'refresh failed: provider did not answer in time',
@@ -50,6 +65,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           userId: request.params.userId,
           providerId: request.query.provider,
           minTtl: request.query.minTtl ?? DEFAULT_MIN_TTL_SECONDS,
+          requiredScopes: request.query.requiredScopes?.split(','),
         })
         metrics.tokenRequests.inc({ outcome: token.refreshed ? 'refreshed' : 'served' })
         return {
