@@ -95,7 +95,9 @@ export const Template = Type.Object(
       Type.Object(
         {
           tokenResponse: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 20 })),
-          callbackQuery: Type.Optional(Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), { maxItems: 20 })),
+          callbackQuery: Type.Optional(
+            Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$' }), { maxItems: 20 }),
+          ),
         },
         { additionalProperties: false },
       ),

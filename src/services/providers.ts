@@ -15,9 +15,11 @@ import type { ProviderInput } from './provider-input.js'
 export type ProviderDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config'>
 
 export function toProviderView(row: Provider, publicUrl: URL): ProviderView {
-  const { clientSecretEnc, authorizationParams, tokenEndpointAuthMethod, ...rest } = row
+  const { clientSecretEnc, authorizationParams, tokenEndpointAuthMethod, connectionConfig, ...rest } = row
   return {
     ...rest,
+    template: row.preset,
+    connectionConfig: (connectionConfig ?? {}) as Record<string, string>,
     tokenEndpointAuthMethod: tokenEndpointAuthMethod as TokenEndpointAuthMethod,
     hasClientSecret: clientSecretEnc !== null,
     authorizationParams: (authorizationParams ?? {}) as Record<string, string>,
@@ -29,6 +31,7 @@ export function toProviderView(row: Provider, publicUrl: URL): ProviderView {
 function storedFields(input: ProviderInput) {
   return {
     preset: input.preset,
+    connectionConfig: input.connectionConfig,
     displayName: input.displayName,
     issuer: input.issuer,
     authorizationEndpoint: input.authorizationEndpoint,

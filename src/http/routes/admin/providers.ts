@@ -59,7 +59,7 @@ const providerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const input = parseProviderInput(request.body, { requireSecret: true })
+      const input = parseProviderInput(request.body, { requireSecret: true, templates: app.deps.templates })
       return reply.code(201).send(await providers.create(input, 'admin'))
     },
   )
@@ -97,7 +97,11 @@ const providerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const input = parseProviderInput(request.body, { id: request.params.id, requireSecret: false })
+      const input = parseProviderInput(request.body, {
+        id: request.params.id,
+        requireSecret: false,
+        templates: app.deps.templates,
+      })
       return providers.update(input, 'admin')
     },
   )
