@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'provider_check_failed'
   | 'reauthorization_required'
   | 'payload_too_large'
   | 'unsupported_media_type'
@@ -23,6 +24,7 @@ const statusOf: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  provider_check_failed: 400,
   reauthorization_required: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

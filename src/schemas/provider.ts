@@ -123,6 +123,46 @@ export const providerExample = {
   updatedAt: '2026-01-01T09:00:00.000Z',
 }
 
+/** POST /admin/providers/:id/check. */
+export const ProviderCheckResult = Type.Object(
+  {
+    ok: Type.Boolean({ description: 'Whether every check passed' }),
+    checks: Type.Array(
+      Type.Object({
+        name: Type.String({ example: 'issuer_matches' }),
+        ok: Type.Boolean(),
+        detail: Type.String({ description: 'What was found, and what to change when it failed' }),
+      }),
+    ),
+  },
+  {
+    description: 'Discovery or endpoints reachable, issuer matching, endpoints https',
+    example: {
+      ok: false,
+      checks: [
+        {
+          name: 'issuer_matches',
+          ok: false,
+          detail: "the provider's issuer is https://example.us.auth0.com/, with a trailing slash: set exactly that",
+        },
+      ],
+    },
+  },
+)
+export type ProviderCheckResult = Static<typeof ProviderCheckResult>
+
+export const ProviderCreateQuery = Type.Object(
+  {
+    check: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'Refuse (400 provider_check_failed) a provider that fails its check',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
 const nullableString = Nullable(Type.String())
 
 /** A provider as the admin API answers it: the client secret is write-only. */

@@ -5,6 +5,7 @@ import * as client from 'openid-client'
 import { Secret } from '../crypto/secret.js'
 import type { AuthorizationRequest, Provider } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
+import { metadataOf, subjectOf } from '../providers/dialect.js'
 import { classifyProviderError, safeOAuthCode, type ProviderFailure } from '../providers/failures.js'
 import { tokenTypeName } from '../providers/token-type.js'
 import { callbackUrl } from '../urls/public.js'
@@ -113,6 +114,7 @@ async function handleCallback(
     userId: request.userId,
     tokens: granted.tokens,
     subject: granted.subject,
+    metadata: granted.metadata,
     clientId: request.clientId,
     authorizationId: request.id,
   })
@@ -125,8 +127,11 @@ async function exchange(
   request: StartedRequest,
   rawQuery: string,
   state: string,
-): Promise<{ tokens: GrantedTokens; subject: string | null } | { failure: ProviderFailure }> {
+): Promise<
+  { tokens: GrantedTokens; subject: string | null; metadata: Record<string, string> } | { failure: ProviderFailure }
+> {
   const { provider } = request
+  const dialect = deps.providers.dialectFor(provider)
   try {
     const config = await deps.providers.configFor(provider)
     // redirect_uri is derived from this URL: built from PUBLIC_URL, never from the Host header
@@ -135,12 +140,17 @@ async function exchange(
     const verifier = request.codeVerifierEnc
       ? deps.keyring.decrypt(request.codeVerifierEnc, verifierContext(request.id))
       : undefined
-    const response = await client.authorizationCodeGrant(config, currentUrl, {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-      expectedNonce: request.nonce ?? undefined,
-      idTokenExpected: Boolean(provider.issuer && request.nonce),
-    })
+    const response = await client.authorizationCodeGrant(
+      config,
+      currentUrl,
+      {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: request.nonce ?? undefined,
+        idTokenExpected: Boolean(provider.issuer && request.nonce),
+      },
+      dialect.tokenParams,
+    )
     return {
       tokens: {
         accessToken: new Secret(response.access_token),
@@ -151,7 +161,8 @@ async function exchange(
         // the lifetime as granted: expiresIn() would already have counted down the time since the answer
         expiresIn: response.expires_in,
       },
-      subject: response.claims()?.sub ?? null,
+      subject: response.claims()?.sub ?? subjectOf(response, dialect),
+      metadata: metadataOf(response, dialect, new URLSearchParams(rawQuery)),
     }
   } catch (err) {
     const failure = classifyProviderError(err)

@@ -19,8 +19,10 @@ export interface NewGrant {
   provider: Pick<Provider, 'id' | 'defaultTokenLifetimeSeconds' | 'refreshMarginSeconds'>
   userId: string
   tokens: GrantedTokens
-  /** The ID token's `sub`, for OpenID Connect providers. */
+  /** The ID token's `sub`, for OpenID Connect providers, or the account id where the template says it is. */
   subject: string | null
+  /** Non-secret fields the template keeps from the token response and the callback. */
+  metadata: Record<string, string>
   clientId: string
   authorizationId: string
 }
@@ -31,7 +33,7 @@ export interface NewGrant {
  * tokens of the existing row (locked, same id, state reset) rather than adding a second connection.
  */
 export function createGrantStore(deps: Pick<Deps, 'db' | 'keyring' | 'config' | 'now'>) {
-  async function write(tx: Db, { provider, userId, tokens, subject, clientId, authorizationId }: NewGrant) {
+  async function write(tx: Db, { provider, userId, tokens, subject, metadata, clientId, authorizationId }: NewGrant) {
     const now = deps.now()
     const key = { providerId: provider.id, userId }
     const existing = await lockConnection(tx, key)
@@ -61,6 +63,7 @@ export function createGrantStore(deps: Pick<Deps, 'db' | 'keyring' | 'config' | 
       ...(keepRefreshToken ? {} : { refreshTokenEnc: sealed.refreshTokenEnc ?? null }),
       tokenType: tokens.tokenType,
       scope: tokens.scope ?? null,
+      metadata,
       expiresAt,
       lifetimeSeconds,
       nextRefreshAt: nextRefreshAt(timing, deps.config.REFRESH_WINDOW_SECONDS),
