@@ -43,7 +43,7 @@ const writable = {
       description: 'Extra authorization request parameters (not those the broker sets itself)',
     }),
   ),
-  pkce: Type.Optional(Type.Boolean({ default: true })),
+  pkce: Type.Optional(Type.Boolean({ description: "PKCE S256; default: the template's, else true" })),
   defaultTokenLifetimeSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 31536000 })),
   refreshMarginSeconds: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 86400 }))),
 }
