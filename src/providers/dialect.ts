@@ -8,6 +8,7 @@ export interface Dialect {
   bodyFormat: 'form' | 'json'
   expiresInUnit: 'seconds' | 'milliseconds'
   scopeSeparator: string
+  grantedScopeSeparator: string
   scopeParameter: string
   tokenParams: Record<string, string>
   refreshParams: Record<string, string>
@@ -28,6 +29,7 @@ export function dialectOf(template: Template | undefined): Dialect {
     bodyFormat: template?.bodyFormat ?? 'form',
     expiresInUnit: template?.expiresInUnit ?? 'seconds',
     scopeSeparator: template?.scopeSeparator ?? ' ',
+    grantedScopeSeparator: template?.grantedScopeSeparator ?? template?.scopeSeparator ?? ' ',
     scopeParameter: template?.scopeParameter ?? 'scope',
     tokenParams: template?.tokenParams ?? {},
     refreshParams: template?.refreshParams ?? {},
@@ -140,7 +142,7 @@ export function translateTokenAnswer(
   put('access_token', accessToken)
   put('refresh_token', firstAt(body, dialect.paths.refreshToken))
   put('expires_in', expiresIn(firstAt(body, dialect.paths.expiresIn), dialect.expiresInUnit))
-  put('scope', grantedScope(firstAt(body, dialect.paths.scope), dialect.scopeSeparator))
+  put('scope', grantedScope(firstAt(body, dialect.paths.scope), dialect.grantedScopeSeparator))
   // RFC 6749 requires token_type, but GoTo documents token responses without it
   // (https://developer.goto.com/guides/Authentication/05_HOW_refreshToken/): those are Bearer tokens
   put('token_type', dialect.tokenType ?? (typeof body.token_type === 'string' ? body.token_type : 'Bearer'))

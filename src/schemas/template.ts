@@ -65,6 +65,8 @@ export const Template = Type.Object(
     revocationEndpoint: Type.Optional(TemplateUrl),
     scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100 })),
     scopeSeparator: Type.Optional(Type.String({ minLength: 1, maxLength: 3 })),
+    /** How granted scopes are joined in token answers, when not as requested (GitHub: asked with spaces, answers commas). */
+    grantedScopeSeparator: Type.Optional(Type.String({ minLength: 1, maxLength: 3 })),
     /** The authorization parameter the scopes go in (Slack's user tokens: `user_scope`). */
     scopeParameter: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_]{1,64}$' })),
     authorizationParams: Type.Optional(Params),
