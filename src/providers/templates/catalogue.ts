@@ -118,12 +118,18 @@ export function loadCatalogue(file?: string, builtin: Template[] = builtinTempla
 
 /** The entries of the file by name: a list of our templates, or a map of name to entry (Nango's layout). */
 function entriesOf(file: string): Array<[string, Record<string, unknown>]> {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError(VARIABLE, `cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`)
+  }
   let document: unknown
   try {
-    document = parseYaml(readFileSync(file, 'utf8'))
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    throw new ConfigError(VARIABLE, code ? `cannot read ${file}: ${code}` : `${file} is neither valid JSON nor YAML`)
+    // YAML is a superset of JSON: one parser reads both
+    document = parseYaml(text)
+  } catch {
+    throw new ConfigError(VARIABLE, `${file} is neither valid JSON nor YAML`)
   }
   const list = Array.isArray(document) ? document : (document as { templates?: unknown } | null)?.templates
   const entries: Array<[string, unknown]> = Array.isArray(list)
