@@ -29,6 +29,7 @@ COPY --from=deps --chown=root:root /app/node_modules node_modules
 COPY --from=build --chown=root:root /app/dist dist
 COPY --chown=root:root package.json ./
 COPY --chown=root:root prisma/migrations prisma/migrations
+COPY --chown=root:root templates templates
 RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000

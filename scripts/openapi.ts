@@ -23,6 +23,7 @@ const config: Config = {
   COOKIE_SECRET: 'x'.repeat(32),
   ADMIN_TOKEN: 'x'.repeat(24),
   PROVIDERS_FILE: undefined,
+  TEMPLATES_FILE: undefined,
   REFRESH_INTERVAL_SECONDS: 15,
   REFRESH_WINDOW_SECONDS: 300,
   REFRESH_CONCURRENCY: 8,

@@ -20,6 +20,7 @@ import adminConnectionActions from './http/routes/admin/connection-actions.js'
 import adminConnectionRoutes from './http/routes/admin/connections.js'
 import keyRoutes from './http/routes/admin/keys.js'
 import adminProviderRoutes from './http/routes/admin/providers.js'
+import adminTemplateRoutes from './http/routes/admin/templates.js'
 import authorizationRoutes from './http/routes/authorizations/index.js'
 import connectionRoutes from './http/routes/connections/index.js'
 import healthRoutes from './http/routes/health/index.js'
@@ -31,6 +32,7 @@ import callerWebhookRoutes from './http/routes/webhooks/caller.js'
 import { createLogger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { ProviderRegistry } from './providers/registry.js'
+import { loadCatalogue, type TemplateCatalogue } from './providers/templates/catalogue.js'
 import { createRefreshScheduler, type RefreshScheduler } from './scheduler/refresh-scheduler.js'
 import { createServices, type Services } from './services/index.js'
 import { createWebhookSender, type WebhookSender, type WebhookSenderOptions } from './webhooks/sender.js'
@@ -51,6 +53,8 @@ export interface AppOptions {
   timing?: Partial<Timing>
   /** Webhook sender tuning (timeout, poll interval, concurrency); tests shorten it. */
   webhooks?: Partial<WebhookSenderOptions>
+  /** The provider templates; default: the built-in ones and those of TEMPLATES_FILE. */
+  templates?: TemplateCatalogue
 }
 
 declare module 'fastify' {
@@ -100,6 +104,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
 
   const keyring = new Keyring(config.ENCRYPTION_KEYS)
+  const templates = options.templates ?? loadCatalogue(config.TEMPLATES_FILE).catalogue
   const deps: Deps = {
     config,
     db: options.database,
@@ -108,8 +113,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     providers: new ProviderRegistry({
       keyring,
       timeoutSeconds: timing.providerTimeoutSeconds,
+      templates,
+      log: logger,
       ...(options.fetch ? { fetch: options.fetch } : {}),
     }),
+    templates,
     now: options.now ?? (() => new Date()),
     instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     log: logger,
@@ -144,6 +152,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(authorizationRoutes)
   await app.register(oauthRoutes)
   await app.register(adminProviderRoutes, { prefix: '/admin' })
+  await app.register(adminTemplateRoutes, { prefix: '/admin' })
   await app.register(adminClientRoutes, { prefix: '/admin' })
   await app.register(tokenRoutes)
   await app.register(connectionRoutes)

@@ -86,6 +86,7 @@ const schema = {
   COOKIE_SECRET: { parse: secret(32), default: undefined, requiredInProduction: true, generated: true },
   ADMIN_TOKEN: { parse: secret(24), default: undefined, requiredInProduction: true, generated: true },
   PROVIDERS_FILE: { parse: (_: string, raw: string) => resolve(raw), default: undefined },
+  TEMPLATES_FILE: { parse: (_: string, raw: string) => resolve(raw), default: undefined },
   REFRESH_INTERVAL_SECONDS: { parse: int(1, 3600), default: '15' },
   REFRESH_WINDOW_SECONDS: { parse: int(0, 86400), default: '300' },
   REFRESH_CONCURRENCY: { parse: int(1, 256), default: '8' },

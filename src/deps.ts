@@ -6,6 +6,7 @@ import type { Keyring } from './crypto/keyring.js'
 import type { Database } from './db/client.js'
 import type { Metrics } from './metrics.js'
 import type { ProviderRegistry } from './providers/registry.js'
+import type { TemplateCatalogue } from './providers/templates/catalogue.js'
 
 export interface Deps {
   config: Config
@@ -13,6 +14,8 @@ export interface Deps {
   keyring: Keyring
   metrics: Metrics
   providers: ProviderRegistry
+  /** The provider templates: built in, and those of TEMPLATES_FILE. */
+  templates: TemplateCatalogue
   /** The clock every service reads; tests move it. */
   now: () => Date
   /** Identifies this instance in leases. */

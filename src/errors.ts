@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'provider_check_failed'
   | 'reauthorization_required'
   | 'insufficient_scope'
   | 'user_mismatch'
@@ -28,6 +29,7 @@ const statusOf: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  provider_check_failed: 400,
   reauthorization_required: 409,
   insufficient_scope: 409,
   user_mismatch: 409,

@@ -6,15 +6,20 @@ import { startEmbeddedDatabase } from './db/embedded.js'
 import { applyMigrations } from './db/migrate.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
+import { loadCatalogue, type LoadedTemplates } from './providers/templates/catalogue.js'
 import type { ProviderInput } from './services/provider-input.js'
 import { applyProvidersFile, loadProvidersFile } from './services/providers-file.js'
 
 async function main(): Promise<void> {
   let loaded
   let providers: ProviderInput[] = []
+  let templates: LoadedTemplates
   try {
     loaded = loadConfig()
-    if (loaded.config.PROVIDERS_FILE) providers = loadProvidersFile(loaded.config.PROVIDERS_FILE)
+    templates = loadCatalogue(loaded.config.TEMPLATES_FILE)
+    if (loaded.config.PROVIDERS_FILE) {
+      providers = loadProvidersFile(loaded.config.PROVIDERS_FILE, templates.catalogue)
+    }
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`invalid configuration: ${err.message}`)
@@ -25,6 +30,7 @@ async function main(): Promise<void> {
   const { config, warnings } = loaded
   const logger = createLogger(config.LOG_LEVEL)
   for (const warning of warnings) logger.warn(warning)
+  for (const notice of templates.notices) logger.warn(`TEMPLATES_FILE: ${notice}`)
 
   const embedded = config.DATABASE_URL ? undefined : await startEmbeddedDatabase(config.DATA_DIR)
   const url = config.DATABASE_URL?.href ?? (embedded as { url: string }).url
@@ -32,7 +38,7 @@ async function main(): Promise<void> {
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
 
   const database = openDatabase({ url, poolSize: embedded?.poolSize ?? 10 })
-  const app = await buildApp({ config, database, logger })
+  const app = await buildApp({ config, database, logger, templates: templates.catalogue })
   if (providers.length > 0) {
     logger.info(await applyProvidersFile(app.services.providers, providers), 'providers file applied')
   }

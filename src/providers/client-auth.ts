@@ -4,7 +4,7 @@ import type * as client from 'openid-client'
 export const tokenEndpointAuthMethods = ['client_secret_basic', 'client_secret_post'] as const
 export type TokenEndpointAuthMethod = (typeof tokenEndpointAuthMethods)[number]
 
-/** HTTP Basic client authentication with the credentials as they are, not form-encoded (see presets.ts). */
+/** HTTP Basic client authentication with the credentials as they are, not form-encoded (a template sets `basicCredentials: plain`). */
 export function plainClientSecretBasic(clientSecret: string | undefined): client.ClientAuth {
   return (_as, metadata, _body, headers) => {
     const credentials = `${metadata.client_id}:${clientSecret ?? ''}`

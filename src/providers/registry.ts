@@ -1,10 +1,11 @@
 import * as client from 'openid-client'
 import { cipherContext, type Keyring } from '../crypto/keyring.js'
 import type { Provider } from '../db/generated/client.js'
+import type { Logger } from 'pino'
 import { plainClientSecretBasic } from './client-auth.js'
-import { basicCredentialsEncoding } from './presets.js'
+import { dialectOf, withDialect, type Dialect } from './dialect.js'
 import { createProviderFetch } from './http.js'
-import { withDefaultTokenType } from './token-type.js'
+import type { TemplateCatalogue } from './templates/catalogue.js'
 import { isLoopback } from '../urls/rules.js'
 
 export interface RegistryOptions {
@@ -13,6 +14,9 @@ export interface RegistryOptions {
   fetch?: typeof globalThis.fetch
   /** Per-request timeout for calls to providers. */
   timeoutSeconds: number
+  /** Where a provider's quirks come from: the template it names. */
+  templates: TemplateCatalogue
+  log: Pick<Logger, 'warn'>
 }
 
 /** The context a provider's client secret is bound to at rest. */
@@ -29,7 +33,29 @@ export class ProviderRegistry {
 
   constructor(options: RegistryOptions) {
     this.#options = options
-    this.#fetch = withDefaultTokenType(options.fetch ?? createProviderFetch())
+    this.#fetch = options.fetch ?? createProviderFetch()
+  }
+
+  /** Every call to a provider goes through this fetch (the provider check too). */
+  get fetch(): typeof globalThis.fetch {
+    return this.#fetch
+  }
+
+  /** How the provider speaks OAuth: its template's dialect, or plain RFC 6749. */
+  dialectFor(provider: Pick<Provider, 'id' | 'preset'>): Dialect {
+    return dialectOf(this.#templateOf(provider))
+  }
+
+  #templateOf(provider: Pick<Provider, 'id' | 'preset'>) {
+    if (provider.preset === null) return undefined
+    const template = this.#options.templates.get(provider.preset)
+    if (!template) {
+      this.#options.log.warn(
+        { provider: provider.id, template: provider.preset },
+        'the provider names a template that is not in the catalogue: its quirks are not applied',
+      )
+    }
+    return template
   }
 
   configFor(provider: Provider): Promise<client.Configuration> {
@@ -53,23 +79,19 @@ export class ProviderRegistry {
     const secret = provider.clientSecretEnc
       ? this.#options.keyring.decrypt(provider.clientSecretEnc, clientSecretContext(provider.id))
       : undefined
+    const template = this.#templateOf(provider)
     const auth =
       provider.tokenEndpointAuthMethod === 'client_secret_post'
         ? client.ClientSecretPost(secret)
         : provider.tokenEndpointAuthMethod === 'none'
           ? client.None()
-          : basicCredentialsEncoding(provider.preset) === 'plain'
+          : template?.basicCredentials === 'plain'
             ? plainClientSecretBasic(secret)
             : client.ClientSecretBasic(secret)
-    const fetch = this.#fetch
+    const fetch = withDialect(this.#fetch, dialectOf(template))
     let config: client.Configuration
     if (provider.issuer) {
-      const issuer = new URL(provider.issuer)
-      config = await client.discovery(issuer, provider.clientId, undefined, auth, {
-        execute: isLoopback(issuer) && issuer.protocol === 'http:' ? [client.allowInsecureRequests] : [],
-        timeout: this.#options.timeoutSeconds,
-        [client.customFetch]: fetch,
-      })
+      config = await this.#discover(provider, auth, fetch)
     } else {
       const authorizationEndpoint = new URL(provider.authorizationEndpoint as string)
       const server: client.ServerMetadata = {
@@ -87,4 +109,56 @@ export class ProviderRegistry {
     config[client.customFetch] = fetch
     return config
   }
+
+  async #discover(
+    provider: Provider,
+    auth: client.ClientAuth,
+    fetch: typeof globalThis.fetch,
+  ): Promise<client.Configuration> {
+    const issuer = new URL(provider.issuer as string)
+    const insecure = isLoopback(issuer) && issuer.protocol === 'http:'
+    let config: client.Configuration
+    try {
+      config = await client.discovery(issuer, provider.clientId, undefined, auth, {
+        execute: insecure ? [client.allowInsecureRequests] : [],
+        timeout: this.#options.timeoutSeconds,
+        [client.customFetch]: fetch,
+      })
+    } catch (err) {
+      this.#options.log.warn(
+        { provider: provider.id, url: discoveryUrl(issuer), errorCode: errorCodeOf(err) },
+        'discovery failed',
+      )
+      throw err
+    }
+    const { supportsPKCE: _helper, ...metadata } = config.serverMetadata()
+    // a revocation endpoint the discovery document does not list may be configured beside the issuer
+    if (!provider.revocationEndpoint || metadata.revocation_endpoint) return config
+    const withRevocation = new client.Configuration(
+      { ...metadata, revocation_endpoint: provider.revocationEndpoint },
+      provider.clientId,
+      undefined,
+      auth,
+    )
+    if (insecure || new URL(provider.revocationEndpoint).protocol === 'http:')
+      client.allowInsecureRequests(withRevocation)
+    return withRevocation
+  }
+}
+
+/** Where OpenID Connect Discovery 1.0 §4 looks for the issuer's document. */
+export function discoveryUrl(issuer: URL): string {
+  return `${issuer.href.replace(/\/$/, '')}/.well-known/openid-configuration`
+}
+
+/** An error's own code (OAUTH_RESPONSE_IS_NOT_CONFORM, ECONNREFUSED, an OAuth error), never its message. */
+export function errorCodeOf(err: unknown): string {
+  const seen = new Set<unknown>()
+  for (let current = err; current && !seen.has(current); current = (current as { cause?: unknown }).cause) {
+    seen.add(current)
+    const { code, error } = current as { code?: unknown; error?: unknown }
+    if (typeof code === 'string' && code !== 'ERR_INVALID_ARG_VALUE') return code
+    if (typeof error === 'string') return error
+  }
+  return err instanceof Error ? err.name : 'unknown'
 }

@@ -1,7 +1,7 @@
 // A provider: what the admin writes (POST/PUT /admin/providers, PROVIDERS_FILE) and what the admin API answers.
 import { tokenEndpointAuthMethods } from '../providers/client-auth.js'
-import { presetNames } from '../providers/presets.js'
 import { DateTime, Nullable, ProviderId, ServiceUrl, StringEnum, StringMap, Type, type Static } from './common.js'
+import { TEMPLATE_NAME_PATTERN } from './template.js'
 
 export const MAX_AUTHORIZATION_PARAMS = 20
 
@@ -9,16 +9,24 @@ const clientSecret = Type.String({ minLength: 1, maxLength: 2000, description: '
 
 /** The settings an admin writes; which combinations are valid is checked by parseProviderInput. */
 const writable = {
-  preset: Type.Optional(
-    StringEnum(presetNames, {
-      description: 'Fills in endpoints, scopes and the client authentication method; explicit fields win',
+  template: Type.Optional(
+    Type.String({
+      pattern: TEMPLATE_NAME_PATTERN,
+      description: 'A catalogue template (GET /admin/templates): fills in what it sets; explicit fields win',
+    }),
+  ),
+  preset: Type.Optional(Type.String({ pattern: TEMPLATE_NAME_PATTERN, description: 'The same as `template`' })),
+  connectionConfig: Type.Optional(
+    StringMap(Type.String({ minLength: 1, maxLength: 500 }), {
+      maxProperties: 10,
+      description: "Values of the template's `${connectionConfig.<name>}` placeholders, e.g. a Zendesk subdomain",
     }),
   ),
   domain: Type.Optional(
-    Type.String({ maxLength: 253, description: 'auth0 preset: the tenant domain, e.g. example.us.auth0.com' }),
+    Type.String({ maxLength: 253, description: 'auth0 template: connectionConfig.domain, the tenant domain' }),
   ),
   audience: Type.Optional(
-    Type.String({ maxLength: 500, description: 'auth0 preset: the API identifier tokens are for' }),
+    Type.String({ maxLength: 500, description: 'auth0 template: connectionConfig.audience, the API tokens are for' }),
   ),
   displayName: Type.Optional(Type.String({ maxLength: 200 })),
   issuer: Type.Optional(ServiceUrl({ description: 'For OpenID Connect discovery; https except on loopback hosts' })),
@@ -41,7 +49,7 @@ const writable = {
       description: 'Extra authorization request parameters (not those the broker sets itself)',
     }),
   ),
-  pkce: Type.Optional(Type.Boolean({ default: true })),
+  pkce: Type.Optional(Type.Boolean({ description: "PKCE S256; default: the template's, else true" })),
   defaultTokenLifetimeSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 31536000 })),
   refreshMarginSeconds: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 86400 }))),
 }
@@ -54,7 +62,7 @@ export const ProviderCreateBody = Type.Object(
   },
   {
     additionalProperties: false,
-    example: { id: 'glimesh', preset: 'glimesh', clientId: '3b1f0c2a-8d4e-4f6a', clientSecret: '<client secret>' },
+    example: { id: 'glimesh', template: 'glimesh', clientId: '3b1f0c2a-8d4e-4f6a', clientSecret: '<client secret>' },
   },
 )
 export type ProviderCreateBody = Static<typeof ProviderCreateBody>
@@ -64,7 +72,11 @@ export const ProviderReplaceBody = Type.Object(
   {
     additionalProperties: false,
     description: 'Replaces every setting; the client secret only when given',
-    example: { preset: 'auth0', domain: 'example.us.auth0.com', audience: 'https://api.example.com', clientId: 'abc' },
+    example: {
+      template: 'zendesk',
+      connectionConfig: { subdomain: 'acme' },
+      clientId: 'abc',
+    },
   },
 )
 export type ProviderReplaceBody = Static<typeof ProviderReplaceBody>
@@ -93,7 +105,9 @@ function withoutSecret<T extends { clientSecret: unknown }>({
 
 export const providerExample = {
   id: 'glimesh',
+  template: 'glimesh',
   preset: 'glimesh',
+  connectionConfig: {},
   displayName: 'Glimesh',
   issuer: null,
   authorizationEndpoint: 'https://glimesh.tv/oauth/authorize',
@@ -116,13 +130,55 @@ export const providerExample = {
   updatedAt: '2026-01-01T09:00:00.000Z',
 }
 
+/** POST /admin/providers/:id/check. */
+export const ProviderCheckResult = Type.Object(
+  {
+    ok: Type.Boolean({ description: 'Whether every check passed' }),
+    checks: Type.Array(
+      Type.Object({
+        name: Type.String({ example: 'issuer_matches' }),
+        ok: Type.Boolean(),
+        detail: Type.String({ description: 'What was found, and what to change when it failed' }),
+      }),
+    ),
+  },
+  {
+    description: 'Discovery or endpoints reachable, issuer matching, endpoints https',
+    example: {
+      ok: false,
+      checks: [
+        {
+          name: 'issuer_matches',
+          ok: false,
+          detail: "the provider's issuer is https://example.us.auth0.com/, with a trailing slash: set exactly that",
+        },
+      ],
+    },
+  },
+)
+export type ProviderCheckResult = Static<typeof ProviderCheckResult>
+
+export const ProviderCreateQuery = Type.Object(
+  {
+    check: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: 'Refuse (400 provider_check_failed) a provider that fails its check',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
 const nullableString = Nullable(Type.String())
 
 /** A provider as the admin API answers it: the client secret is write-only. */
 export const ProviderView = Type.Object(
   {
     id: Type.String(),
-    preset: Nullable(Type.String({ description: 'The preset its defaults came from' })),
+    template: Nullable(Type.String({ description: 'The template its defaults and quirks come from' })),
+    preset: Nullable(Type.String({ description: 'The same as `template`' })),
+    connectionConfig: StringMap(Type.String(), { description: "The values of its template's placeholders" }),
     displayName: nullableString,
     issuer: Nullable(Type.String({ description: 'OpenID Connect issuer (endpoints found by discovery)' })),
     authorizationEndpoint: nullableString,

@@ -1,5 +1,5 @@
 // GET /tokens/:userId: what a caller asks for, and the token it gets.
-import { Nullable, Type, UserId, type Static } from './common.js'
+import { Nullable, StringMap, Type, UserId, type Static } from './common.js'
 
 /** A provider named by a caller (a lookup: any string, checked against the caller's allowedProviders). */
 export const ProviderRef = (options: { description?: string } = {}) =>
@@ -42,6 +42,11 @@ export const Token = Type.Object(
     scope: Nullable(Type.String({ description: 'Scopes the provider granted, space separated' })),
     provider: Type.String(),
     userId: Type.String(),
+    metadata: StringMap(Type.String(), {
+      description:
+        "Non-secret fields the provider's template keeps from the token response and the callback, e.g. " +
+        'Salesforce `instance_url`, QuickBooks `realmId`, Slack `team.id`; empty for most providers',
+    }),
   },
   {
     description: 'A token valid for at least minTtl seconds',
@@ -49,9 +54,10 @@ export const Token = Type.Object(
       accessToken: 'ya29.a0AfB_byC...',
       tokenType: 'Bearer',
       expiresAt: '2026-01-01T11:00:00.000Z',
-      scope: 'openid email offline_access',
-      provider: 'google',
+      scope: 'api refresh_token',
+      provider: 'salesforce',
       userId: 'user-42',
+      metadata: { instance_url: 'https://example.my.salesforce.com' },
     },
   },
 )

@@ -7,6 +7,7 @@ import { cipherContext } from '../crypto/keyring.js'
 import type { AuthorizationRequest, Provider } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
 import { BrokerError, invalidRequest, notFound } from '../errors.js'
+import type { Dialect } from '../providers/dialect.js'
 import { classifyProviderError } from '../providers/failures.js'
 import { FLOW_TTL_SECONDS, type AuthorizationBody } from '../schemas/authorization.js'
 import { callbackUrl, startUrl } from '../urls/public.js'
@@ -155,7 +156,12 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
 
     const location = client.buildAuthorizationUrl(
       config,
-      await authorizationParameters(request, deps.config.PUBLIC_URL, { state, nonce, verifier }),
+      await authorizationParameters(request, deps.config.PUBLIC_URL, {
+        state,
+        nonce,
+        verifier,
+        dialect: deps.providers.dialectFor(request.provider),
+      }),
     )
     return { kind: 'redirect', location, authorizationId: id, binding, expiresAt }
   }
@@ -175,14 +181,20 @@ function requestedScopes(provider: Provider, scopes: string[] | undefined): stri
 export async function authorizationParameters(
   request: Pick<AuthorizationRequest, 'scopes'> & { provider: Pick<Provider, 'id' | 'authorizationParams'> },
   publicUrl: URL,
-  checks: { state: string; nonce?: string | undefined; verifier?: string | undefined },
+  checks: {
+    state: string
+    nonce?: string | undefined
+    verifier?: string | undefined
+    dialect: Pick<Dialect, 'scopeParameter' | 'scopeSeparator'>
+  },
 ): Promise<Record<string, string>> {
   const params: Record<string, string> = {
     ...((request.provider.authorizationParams ?? {}) as Record<string, string>),
     redirect_uri: callbackUrl(publicUrl, request.provider.id).href,
     state: checks.state,
   }
-  if (request.scopes.length > 0) params.scope = request.scopes.join(' ')
+  if (request.scopes.length > 0)
+    params[checks.dialect.scopeParameter] = request.scopes.join(checks.dialect.scopeSeparator)
   if (checks.nonce) params.nonce = checks.nonce
   if (checks.verifier) {
     params.code_challenge = await client.calculatePKCECodeChallenge(checks.verifier)

@@ -5,6 +5,7 @@ import * as client from 'openid-client'
 import { Secret } from '../crypto/secret.js'
 import type { AuthorizationRequest, Provider } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
+import { metadataOf, subjectOf } from '../providers/dialect.js'
 import { classifyProviderError, safeOAuthCode, type ProviderFailure } from '../providers/failures.js'
 import { tokenTypeName } from '../providers/token-type.js'
 import { callbackUrl } from '../urls/public.js'
@@ -139,6 +140,7 @@ async function exchange(
   state: string,
 ): Promise<Grant | { failure: ProviderFailure }> {
   const { provider } = request
+  const dialect = deps.providers.dialectFor(provider)
   try {
     const config = await deps.providers.configFor(provider)
     // redirect_uri is derived from this URL: built from PUBLIC_URL, never from the Host header
@@ -147,12 +149,17 @@ async function exchange(
     const verifier = request.codeVerifierEnc
       ? deps.keyring.decrypt(request.codeVerifierEnc, verifierContext(request.id))
       : undefined
-    const response = await client.authorizationCodeGrant(config, currentUrl, {
-      pkceCodeVerifier: verifier,
-      expectedState: state,
-      expectedNonce: request.nonce ?? undefined,
-      idTokenExpected: Boolean(provider.issuer && request.nonce),
-    })
+    const response = await client.authorizationCodeGrant(
+      config,
+      currentUrl,
+      {
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: request.nonce ?? undefined,
+        idTokenExpected: Boolean(provider.issuer && request.nonce),
+      },
+      dialect.tokenParams,
+    )
     return {
       tokens: {
         accessToken: new Secret(response.access_token),
@@ -163,7 +170,8 @@ async function exchange(
         // the lifetime as granted: expiresIn() would already have counted down the time since the answer
         expiresIn: response.expires_in,
       },
-      subject: response.claims()?.sub ?? null,
+      subject: response.claims()?.sub ?? subjectOf(response, dialect),
+      metadata: metadataOf(response, dialect, new URLSearchParams(rawQuery)),
     }
   } catch (err) {
     const failure = classifyProviderError(err)

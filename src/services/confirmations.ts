@@ -28,6 +28,7 @@ interface SealedGrant {
   scope?: string
   expiresIn?: number
   subject: string | null
+  metadata: Record<string, string>
 }
 
 export interface ConfirmedConnection {
@@ -48,7 +49,7 @@ export function createConfirmations(
   const { prisma } = db
   const later = (seconds: number) => new Date(deps.now().getTime() + seconds * 1000)
 
-  function seal(authorizationId: string, { tokens, subject }: Grant): Uint8Array<ArrayBuffer> {
+  function seal(authorizationId: string, { tokens, subject, metadata }: Grant): Uint8Array<ArrayBuffer> {
     const sealed: SealedGrant = {
       accessToken: tokens.accessToken.reveal(),
       ...(tokens.refreshToken ? { refreshToken: tokens.refreshToken.reveal() } : {}),
@@ -56,6 +57,7 @@ export function createConfirmations(
       ...(tokens.scope === undefined ? {} : { scope: tokens.scope }),
       ...(tokens.expiresIn === undefined ? {} : { expiresIn: tokens.expiresIn }),
       subject,
+      metadata,
     }
     return keyring.encrypt(JSON.stringify(sealed), grantContext(authorizationId))
   }
@@ -73,6 +75,7 @@ export function createConfirmations(
         ...(sealed.expiresIn === undefined ? {} : { expiresIn: sealed.expiresIn }),
       },
       subject: sealed.subject,
+      metadata: sealed.metadata ?? {},
     }
   }
 

@@ -25,7 +25,10 @@ import { nextRefreshAt, tokenLifetime } from './refresh-policy.js'
 /** What a flow obtained: the tokens, and the account they are for (null when the provider does not say). */
 export interface Grant {
   tokens: GrantedTokens
+  /** The ID token's `sub`, for OpenID Connect providers, or the account id where the template says it is. */
   subject: string | null
+  /** Non-secret fields the template keeps from the token response and the callback. */
+  metadata: Record<string, string>
 }
 
 /** The authorization request a grant completes. */
@@ -74,7 +77,7 @@ export function createGrantStore(
 ) {
   const { db, keyring, log } = deps
 
-  async function write(tx: Db, request: FlowRequest, { tokens, subject }: Grant, from: string) {
+  async function write(tx: Db, request: FlowRequest, { tokens, subject, metadata }: Grant, from: string) {
     const now = deps.now()
     const { provider } = request
     const key = keyOf(request)
@@ -108,6 +111,7 @@ export function createGrantStore(
       ...(keepRefreshToken ? {} : { refreshTokenEnc: sealed.refreshTokenEnc ?? null }),
       tokenType: tokens.tokenType,
       scope,
+      metadata,
       expiresAt,
       lifetimeSeconds,
       nextRefreshAt: nextRefreshAt(timing, deps.config.REFRESH_WINDOW_SECONDS),

@@ -1,12 +1,13 @@
 // Turns an admin's (or PROVIDERS_FILE's) provider description into the fields we store. The shapes are checked by the
 // provider schema (src/schemas/provider.ts) before this runs; here are the rules a schema cannot say: which fields go
-// together, preset defaults, URL rules, scope and parameter syntax.
+// together, template defaults, URL rules, scope and parameter syntax.
 import { invalidRequest } from '../errors.js'
 import type { TokenEndpointAuthMethod } from '../providers/client-auth.js'
-import { isPresetName, presetDefaults, PresetError, type PresetName } from '../providers/presets.js'
+import type { TemplateCatalogue } from '../providers/templates/catalogue.js'
 import { PROVIDER_ID } from '../schemas/ids.js'
 import type { ProviderCreateBody, ProviderReplaceBody } from '../schemas/provider.js'
 import { serviceUrl } from '../urls/rules.js'
+import { templateDefaults, type TemplateDefaults } from './provider-template.js'
 
 // RFC 6749 §3.3 scope-token characters
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,200}$/
@@ -29,7 +30,9 @@ const RESERVED_PARAMS = new Set([
 /** The stored fields of a provider, validated; `clientSecret` absent means "keep the one stored". */
 export interface ProviderInput {
   id: string
-  preset: PresetName | null
+  /** The template's name (stored in the `preset` column, the name it had first). */
+  preset: string | null
+  connectionConfig: Record<string, string>
   displayName: string | null
   issuer: string | null
   authorizationEndpoint: string | null
@@ -66,13 +69,43 @@ function authorizationParams(value: Record<string, string> | undefined): Record<
   return { ...value }
 }
 
+type UrlField = 'issuer' | 'authorizationEndpoint' | 'tokenEndpoint' | 'revocationEndpoint'
+const URL_FIELDS: readonly UrlField[] = ['issuer', 'authorizationEndpoint', 'tokenEndpoint', 'revocationEndpoint']
+
+/** The template named by `template` (or its alias `preset`) and what it fills in for this body. */
+function fromTemplate(body: ProviderBody, templates: TemplateCatalogue) {
+  const name = body.template ?? body.preset
+  if (body.template !== undefined && body.preset !== undefined && body.template !== body.preset) {
+    throw invalidRequest('template and preset (its alias) name different templates')
+  }
+  if ((body.domain !== undefined || body.audience !== undefined) && name !== 'auth0') {
+    throw invalidRequest('domain and audience are options of the auth0 template')
+  }
+  const given = {
+    ...body.connectionConfig,
+    ...(body.domain === undefined ? {} : { domain: body.domain }),
+    ...(body.audience === undefined ? {} : { audience: body.audience }),
+  }
+  if (name === undefined) {
+    if (Object.keys(given).length > 0) throw invalidRequest('connectionConfig needs a template')
+    return { name: null, defaults: {} as TemplateDefaults, connectionConfig: {} }
+  }
+  const template = templates.get(name)
+  if (!template) throw invalidRequest(`unknown template ${name} (GET /admin/templates lists them)`)
+  // a provider that names its own issuer or endpoints (a self-hosted instance) takes none of the template's URLs
+  const ownServer =
+    body.issuer !== undefined || body.authorizationEndpoint !== undefined || body.tokenEndpoint !== undefined
+  const overridden = new Set(URL_FIELDS.filter((field) => ownServer || body[field] !== undefined))
+  return { name, ...templateDefaults(template, given, overridden) }
+}
+
 /**
- * Validates a provider description and fills in its preset's defaults; explicit fields win over the preset.
+ * Validates a provider description and fills in its template's defaults; explicit fields win over the template.
  * `id` comes from the path on updates; `requireSecret` on creation.
  */
 export function parseProviderInput(
   body: ProviderBody,
-  options: { id?: string; requireSecret: boolean },
+  options: { id?: string; requireSecret: boolean; templates: TemplateCatalogue },
 ): ProviderInput {
   const id = options.id ?? body.id
   if (!id || !PROVIDER_ID.test(id)) {
@@ -81,23 +114,9 @@ export function parseProviderInput(
   if (options.id !== undefined && body.id !== undefined && body.id !== options.id) {
     throw invalidRequest('id in the body differs from the one in the path')
   }
+  const { name, defaults, connectionConfig } = fromTemplate(body, options.templates)
 
-  const preset = body.preset ?? null
-  if (preset !== null && !isPresetName(preset)) throw invalidRequest('unknown preset')
-  if ((body.domain !== undefined || body.audience !== undefined) && preset !== 'auth0') {
-    throw invalidRequest('domain and audience are options of the auth0 preset')
-  }
-  let defaults
-  try {
-    defaults = preset
-      ? presetDefaults(preset, { domain: body.domain, audience: body.audience, issuer: body.issuer })
-      : {}
-  } catch (err) {
-    if (err instanceof PresetError) throw invalidRequest(err.message)
-    throw err
-  }
-
-  const url = (field: 'issuer' | 'authorizationEndpoint' | 'tokenEndpoint' | 'revocationEndpoint') => {
+  const url = (field: UrlField) => {
     const value = body[field] ?? defaults[field]
     return value === undefined ? null : serviceUrl(field, value)
   }
@@ -105,17 +124,22 @@ export function parseProviderInput(
   const authorizationEndpoint = url('authorizationEndpoint')
   const tokenEndpoint = url('tokenEndpoint')
   const revocationEndpoint = url('revocationEndpoint')
-  if (issuer && (authorizationEndpoint || tokenEndpoint || revocationEndpoint)) {
+  if (issuer && (authorizationEndpoint || tokenEndpoint)) {
     throw invalidRequest('give either issuer (endpoints come from discovery) or endpoint URLs, not both')
   }
   if (!issuer && !(authorizationEndpoint && tokenEndpoint)) {
-    throw invalidRequest('give either issuer, or both authorizationEndpoint and tokenEndpoint')
+    throw invalidRequest(
+      name === null
+        ? 'give either issuer, or both authorizationEndpoint and tokenEndpoint'
+        : `the ${name} template needs issuer, or both authorizationEndpoint and tokenEndpoint`,
+    )
   }
   if (options.requireSecret && body.clientSecret === undefined) throw invalidRequest('clientSecret is required')
 
   return {
     id,
-    preset,
+    preset: name,
+    connectionConfig,
     displayName: body.displayName ?? null,
     issuer,
     authorizationEndpoint,
@@ -127,8 +151,8 @@ export function parseProviderInput(
     scopes: scopeList('scopes', body.scopes ?? defaults.scopes ?? []),
     allowedScopes: scopeList('allowedScopes', body.allowedScopes ?? []),
     authorizationParams: { ...defaults.authorizationParams, ...authorizationParams(body.authorizationParams) },
-    pkce: body.pkce ?? true,
+    pkce: body.pkce ?? defaults.pkce ?? true,
     defaultTokenLifetimeSeconds: body.defaultTokenLifetimeSeconds ?? defaults.defaultTokenLifetimeSeconds ?? 3600,
-    refreshMarginSeconds: body.refreshMarginSeconds ?? null,
+    refreshMarginSeconds: body.refreshMarginSeconds ?? defaults.refreshMarginSeconds ?? null,
   }
 }

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
 import { BrokerError, ConfigError } from '../errors.js'
 import { ProviderFileEntry } from '../schemas/provider.js'
+import type { TemplateCatalogue } from '../providers/templates/catalogue.js'
 import { validator } from '../schemas/validate.js'
 import { parseProviderInput, type ProviderInput } from './provider-input.js'
 import type { ProviderService } from './providers.js'
@@ -15,7 +16,7 @@ const checkEntry = validator(ProviderFileEntry)
 type Env = Record<string, string | undefined>
 
 /** Reads and validates the file; every problem is a ConfigError naming the entry and field or variable. */
-export function loadProvidersFile(path: string, env: Env = process.env): ProviderInput[] {
+export function loadProvidersFile(path: string, templates: TemplateCatalogue, env: Env = process.env): ProviderInput[] {
   let text: string
   try {
     text = readFileSync(path, 'utf8')
@@ -46,7 +47,7 @@ export function loadProvidersFile(path: string, env: Env = process.env): Provide
     if (!secret) throw new ConfigError(VARIABLE, `${name}: environment variable ${clientSecretEnv} is not set`)
     let input: ProviderInput
     try {
-      input = parseProviderInput({ ...fields, clientSecret: secret }, { requireSecret: true })
+      input = parseProviderInput({ ...fields, clientSecret: secret }, { requireSecret: true, templates })
     } catch (err) {
       if (err instanceof BrokerError) throw new ConfigError(VARIABLE, `${name}: ${err.message}`)
       throw err

@@ -5,19 +5,22 @@ import { isUniqueViolation } from '../db/errors.js'
 import type { Prisma, Provider } from '../db/generated/client.js'
 import { providerIdCursor, limitOf, toPage, type Page, type PageRequest } from '../db/pagination.js'
 import type { Deps } from '../deps.js'
-import { conflict, notFound } from '../errors.js'
+import { BrokerError, conflict, notFound } from '../errors.js'
+import { checkProviderSettings, type CheckedSettings } from '../providers/check.js'
 import type { TokenEndpointAuthMethod } from '../providers/client-auth.js'
 import { clientSecretContext } from '../providers/registry.js'
 import type { ProviderView } from '../schemas/provider.js'
 import { callbackUrl } from '../urls/public.js'
 import type { ProviderInput } from './provider-input.js'
 
-export type ProviderDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config'>
+export type ProviderDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config' | 'timing'>
 
 export function toProviderView(row: Provider, publicUrl: URL): ProviderView {
-  const { clientSecretEnc, authorizationParams, tokenEndpointAuthMethod, ...rest } = row
+  const { clientSecretEnc, authorizationParams, tokenEndpointAuthMethod, connectionConfig, ...rest } = row
   return {
     ...rest,
+    template: row.preset,
+    connectionConfig: (connectionConfig ?? {}) as Record<string, string>,
     tokenEndpointAuthMethod: tokenEndpointAuthMethod as TokenEndpointAuthMethod,
     hasClientSecret: clientSecretEnc !== null,
     authorizationParams: (authorizationParams ?? {}) as Record<string, string>,
@@ -29,6 +32,7 @@ export function toProviderView(row: Provider, publicUrl: URL): ProviderView {
 function storedFields(input: ProviderInput) {
   return {
     preset: input.preset,
+    connectionConfig: input.connectionConfig,
     displayName: input.displayName,
     issuer: input.issuer,
     authorizationEndpoint: input.authorizationEndpoint,
@@ -87,8 +91,18 @@ export function createProviderService(deps: ProviderDeps) {
     return updated
   }
 
-  async function create(input: ProviderInput, actor: Actor): Promise<ProviderView> {
+  const check = (settings: CheckedSettings) =>
+    checkProviderSettings(settings, deps.providers.fetch, deps.timing.providerTimeoutSeconds)
+
+  async function create(input: ProviderInput, actor: Actor, options: { check?: boolean } = {}): Promise<ProviderView> {
     const { id, clientSecret } = input
+    if (options.check) {
+      const result = await check(input)
+      const failed = result.checks.filter((item) => !item.ok)
+      if (failed.length > 0) {
+        throw new BrokerError('provider_check_failed', failed.map((item) => `${item.name}: ${item.detail}`).join('; '))
+      }
+    }
     let row: Provider
     try {
       row = await db.transaction(async (tx) => {
@@ -147,6 +161,13 @@ export function createProviderService(deps: ProviderDeps) {
 
     create,
     update,
+
+    /** Whether the provider's discovery or endpoints answer, its issuer matches and its endpoints are https. */
+    async check(id: string) {
+      const row = await db.prisma.provider.findUnique({ where: { id } })
+      if (!row) throw notFound('provider')
+      return check(row)
+    },
 
     /** Creates or updates; writes (and audits) only what differs. Used for PROVIDERS_FILE at start. */
     async upsert(input: ProviderInput, actor: Actor): Promise<'created' | 'updated' | 'unchanged'> {

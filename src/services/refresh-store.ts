@@ -7,6 +7,7 @@ import type { Db } from '../db/client.js'
 import { storeRefreshed, storeRefreshFailure, type ConnectionWithProvider } from '../db/connections/index.js'
 import type { Connection } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
+import { metadataOf } from '../providers/dialect.js'
 import type { ProviderFailure } from '../providers/failures.js'
 import { tokenTypeName } from '../providers/token-type.js'
 import type { ConnectionEventType } from '../schemas/webhook.js'
@@ -39,7 +40,7 @@ export interface LeaseHold {
 // is busy; these writes may wait longer, since what they hold exists nowhere else.
 const STORE_TRANSACTION = { maxWait: 10_000, timeout: 15_000 }
 
-export function createRefreshOutcomes(deps: Pick<Deps, 'db' | 'keyring' | 'config'>) {
+export function createRefreshOutcomes(deps: Pick<Deps, 'db' | 'keyring' | 'config' | 'providers'>) {
   const { db, keyring } = deps
 
   /** Stores new tokens; a response without refresh_token keeps the stored one. */
@@ -64,6 +65,7 @@ export function createRefreshOutcomes(deps: Pick<Deps, 'db' | 'keyring' | 'confi
       refreshTokenEnc: sealed.refreshTokenEnc ?? null,
       tokenType: tokenTypeName(response.token_type),
       scope: response.scope ?? row.scope,
+      metadata: metadataOf(response, deps.providers.dialectFor(provider)),
       expiresAt,
       lifetimeSeconds,
       nextRefreshAt: nextRefreshAt(timing, deps.config.REFRESH_WINDOW_SECONDS),

@@ -161,7 +161,8 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
     let failure: ProviderFailure | undefined
     try {
       const config = await deps.providers.configFor(row.provider)
-      response = await client.refreshTokenGrant(config, refreshToken.reveal())
+      const { refreshParams } = deps.providers.dialectFor(row.provider)
+      response = await client.refreshTokenGrant(config, refreshToken.reveal(), refreshParams)
     } catch (err) {
       failure = classifyProviderError(err)
     } finally {

@@ -26,6 +26,7 @@ export interface ServedToken {
   tokenType: string
   expiresAt: Date
   scope: string | null
+  metadata: Record<string, string>
   provider: string
   userId: string
   /** Whether this request waited for a refresh. */
@@ -90,6 +91,7 @@ export function createTokenService(
       tokenType: token.tokenType,
       expiresAt: token.expiresAt,
       scope: token.scope,
+      metadata: token.metadata,
       provider: token.providerId,
       userId: token.userId,
       refreshed,
@@ -105,6 +107,7 @@ export function createTokenService(
       accessToken: openAccessToken(keyring, row),
       tokenType: row.tokenType,
       scope: row.scope,
+      metadata: (row.metadata ?? {}) as Record<string, string>,
       expiresAt: row.expiresAt,
       lifetimeSeconds: row.lifetimeSeconds,
       providerMarginSeconds,

@@ -9,6 +9,7 @@ export interface CachedToken {
   accessToken: Secret
   tokenType: string
   scope: string | null
+  metadata: Record<string, string>
   expiresAt: Date
   lifetimeSeconds: number | null
   providerMarginSeconds: number | null

@@ -118,7 +118,7 @@ t.test('providers: validation', async (t) => {
     ['response_mode', { authorizationParams: { response_mode: 'form_post' } }, /response_mode/],
     ['no secret', { clientSecret: undefined }, /clientSecret/],
     ['bad scope', { scopes: ['has space'] }, /scope/],
-    ['unknown preset', { preset: 'github' }, /preset/],
+    ['unknown template', { preset: 'no-such-provider' }, /unknown template/],
     ['unknown auth method', { tokenEndpointAuthMethod: 'private_key_jwt' }, /tokenEndpointAuthMethod/],
   ]
   for (const [name, changes, message] of refusals) {

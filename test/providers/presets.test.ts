@@ -17,6 +17,8 @@ interface Recorded {
   method: string
   headers: Headers
   body: URLSearchParams
+  /** The body was JSON (its fields are in `body` all the same). */
+  json: boolean
 }
 
 /** A provider made of fetch answers: discovery documents by issuer, one token response for every token request. */
@@ -27,11 +29,14 @@ function fakeProvider(discovery: Record<string, object> = {}) {
     const url = String(input instanceof Request ? input.url : input)
     const document = discovery[url]
     if (document) return Response.json(document)
+    const headers = new Headers(init?.headers)
+    const json = /json/.test(headers.get('content-type') ?? '')
     const request = {
       url,
       method: init?.method ?? 'GET',
-      headers: new Headers(init?.headers),
-      body: new URLSearchParams(String(init?.body ?? '')),
+      headers,
+      body: new URLSearchParams(json ? JSON.parse(String(init?.body)) : String(init?.body ?? '')),
+      json,
     }
     tokenRequests.push(request)
     return Response.json(tokenResponse(request))
@@ -336,7 +341,7 @@ t.test('an ID token for another nonce is refused', async (t) => {
   t.equal(await env.db.prisma.connection.count(), 0)
 })
 
-t.test('presets need their options', async (t) => {
+t.test('templates need their options', async (t) => {
   const env = await setup(t, fakeProvider().fetch, { id: 'ok', preset: 'goto' })
   const post = (payload: object) =>
     env.app.inject({
@@ -353,4 +358,453 @@ t.test('presets need their options', async (t) => {
   t.equal((await post({ id: 'g1', preset: 'glimesh', audience: 'x' })).statusCode, 400, 'audience is auth0 only')
   const overridden = await post({ id: 'g2', preset: 'glimesh', scopes: ['public'], pkce: false })
   t.match(overridden.json(), { scopes: ['public'], pkce: false, tokenEndpoint: 'https://glimesh.tv/api/oauth/token' })
+})
+
+/**
+ * Each catalogue template's requests as the provider documents them (at `docs`): where the browser goes and with
+ * which parameters, where the code and the refresh token are exchanged, how the client authenticates, the body format.
+ * OpenID Connect providers are reached by discovery: `discovery` holds the endpoints their documents name.
+ */
+interface Documented {
+  docs: string
+  connectionConfig?: Record<string, string>
+  issuer?: string
+  discovery?: { authorize: string; token: string }
+  authorize: string
+  authorizeParams?: Record<string, string>
+  /** The parameter scopes go in and how they are joined; null: the provider takes no scope parameter. */
+  scopes: { param: string; separator: ' ' | ',' } | null
+  token: string
+  refresh?: string
+  auth: 'basic' | 'basic-plain' | 'post'
+  body?: 'json'
+  pkce: boolean
+}
+
+const space = { param: 'scope', separator: ' ' } as const
+const comma = { param: 'scope', separator: ',' } as const
+
+const documented: Record<string, Documented> = {
+  glimesh: {
+    docs: 'https://glimesh.github.io/api-docs/docs/authentication/accesstoken/accesstoken/',
+    authorize: 'https://glimesh.tv/oauth/authorize',
+    scopes: space,
+    token: 'https://glimesh.tv/api/oauth/token',
+    auth: 'post',
+    pkce: true,
+  },
+  goto: {
+    docs: 'https://developer.goto.com/guides/Authentication/03_HOW_accessToken/',
+    authorize: 'https://authentication.logmeininc.com/oauth/authorize',
+    scopes: null,
+    token: 'https://authentication.logmeininc.com/oauth/token',
+    auth: 'basic-plain',
+    pkce: true,
+  },
+  auth0: {
+    docs: 'https://auth0.com/docs/get-started/authentication-and-authorization-flow/authorization-code-flow/call-your-api-using-the-authorization-code-flow',
+    connectionConfig: { domain: 'example.us.auth0.com', audience: 'https://api.example.com' },
+    issuer: 'https://example.us.auth0.com/',
+    discovery: { authorize: '/authorize', token: '/oauth/token' },
+    authorize: 'https://example.us.auth0.com/authorize',
+    authorizeParams: { audience: 'https://api.example.com' },
+    scopes: space,
+    token: 'https://example.us.auth0.com/oauth/token',
+    auth: 'post',
+    pkce: true,
+  },
+  oidc: {
+    docs: 'https://openid.net/specs/openid-connect-discovery-1_0.html',
+    issuer: 'https://login.example.com',
+    discovery: { authorize: '/authorize', token: '/token' },
+    authorize: 'https://login.example.com/authorize',
+    scopes: space,
+    token: 'https://login.example.com/token',
+    auth: 'basic',
+    pkce: true,
+  },
+  // https://developers.google.com/identity/protocols/oauth2/web-server#httprest_3: access_type=offline and
+  // prompt=consent for a refresh token; credentials as parameters; endpoints from accounts.google.com's discovery
+  google: {
+    docs: 'https://developers.google.com/identity/protocols/oauth2/web-server',
+    issuer: 'https://accounts.google.com',
+    discovery: { authorize: '/o/oauth2/v2/auth', token: '/token' },
+    authorize: 'https://accounts.google.com/o/oauth2/v2/auth',
+    authorizeParams: { access_type: 'offline', prompt: 'consent' },
+    scopes: space,
+    token: 'https://accounts.google.com/token',
+    auth: 'post',
+    pkce: true,
+  },
+  microsoft: {
+    docs: 'https://learn.microsoft.com/en-us/entra/identity-platform/v2-oauth2-auth-code-flow',
+    connectionConfig: { tenant: 'contoso.onmicrosoft.com' },
+    authorize: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize',
+    scopes: space,
+    token: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token',
+    auth: 'post',
+    pkce: true,
+  },
+  github: {
+    docs: 'https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps',
+    authorize: 'https://github.com/login/oauth/authorize',
+    scopes: space,
+    token: 'https://github.com/login/oauth/access_token',
+    auth: 'post',
+    pkce: true,
+  },
+  'github-app': {
+    docs: 'https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens',
+    authorize: 'https://github.com/login/oauth/authorize',
+    scopes: null,
+    token: 'https://github.com/login/oauth/access_token',
+    auth: 'post',
+    pkce: true,
+  },
+  gitlab: {
+    docs: 'https://docs.gitlab.com/api/oauth2/',
+    authorize: 'https://gitlab.com/oauth/authorize',
+    scopes: space,
+    token: 'https://gitlab.com/oauth/token',
+    auth: 'post',
+    pkce: true,
+  },
+  slack: {
+    docs: 'https://api.slack.com/authentication/oauth-v2',
+    authorize: 'https://slack.com/oauth/v2/authorize',
+    scopes: { param: 'user_scope', separator: ',' },
+    token: 'https://slack.com/api/oauth.v2.access',
+    auth: 'post',
+    pkce: false,
+  },
+  salesforce: {
+    docs: 'https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_web_server_flow.htm',
+    authorize: 'https://login.salesforce.com/services/oauth2/authorize',
+    scopes: space,
+    token: 'https://login.salesforce.com/services/oauth2/token',
+    auth: 'post',
+    pkce: true,
+  },
+  hubspot: {
+    docs: 'https://developers.hubspot.com/docs/api/oauth/tokens',
+    authorize: 'https://app.hubspot.com/oauth/authorize',
+    scopes: space,
+    token: 'https://api.hubapi.com/oauth/v1/token',
+    auth: 'post',
+    pkce: true,
+  },
+  xero: {
+    docs: 'https://developer.xero.com/documentation/guides/oauth2/auth-flow',
+    issuer: 'https://identity.xero.com',
+    discovery: { authorize: '/connect/authorize', token: '/connect/token' },
+    authorize: 'https://identity.xero.com/connect/authorize',
+    scopes: space,
+    token: 'https://identity.xero.com/connect/token',
+    auth: 'basic',
+    pkce: true,
+  },
+  quickbooks: {
+    docs: 'https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0',
+    authorize: 'https://appcenter.intuit.com/connect/oauth2',
+    scopes: space,
+    token: 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer',
+    auth: 'basic',
+    pkce: true,
+  },
+  zendesk: {
+    docs: 'https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/',
+    connectionConfig: { subdomain: 'acme' },
+    authorize: 'https://acme.zendesk.com/oauth/authorizations/new',
+    scopes: space,
+    token: 'https://acme.zendesk.com/oauth/tokens',
+    auth: 'post',
+    body: 'json',
+    pkce: true,
+  },
+  shopify: {
+    docs: 'https://shopify.dev/docs/apps/build/authentication-authorization/access-tokens/authorization-code-grant',
+    connectionConfig: { shop: 'acme-store' },
+    authorize: 'https://acme-store.myshopify.com/admin/oauth/authorize',
+    scopes: comma,
+    token: 'https://acme-store.myshopify.com/admin/oauth/access_token',
+    auth: 'post',
+    pkce: false,
+  },
+  notion: {
+    docs: 'https://developers.notion.com/docs/authorization',
+    authorize: 'https://api.notion.com/v1/oauth/authorize',
+    authorizeParams: { owner: 'user' },
+    scopes: null,
+    token: 'https://api.notion.com/v1/oauth/token',
+    auth: 'basic-plain',
+    body: 'json',
+    pkce: false,
+  },
+  atlassian: {
+    docs: 'https://developer.atlassian.com/cloud/jira/platform/oauth-2-3lo-apps/',
+    authorize: 'https://auth.atlassian.com/authorize',
+    authorizeParams: { audience: 'api.atlassian.com', prompt: 'consent' },
+    scopes: space,
+    token: 'https://auth.atlassian.com/oauth/token',
+    auth: 'post',
+    body: 'json',
+    pkce: true,
+  },
+  dropbox: {
+    docs: 'https://developers.dropbox.com/oauth-guide',
+    authorize: 'https://www.dropbox.com/oauth2/authorize',
+    authorizeParams: { token_access_type: 'offline' },
+    scopes: space,
+    token: 'https://api.dropboxapi.com/oauth2/token',
+    auth: 'basic',
+    pkce: true,
+  },
+  box: {
+    docs: 'https://developer.box.com/guides/authentication/oauth2/',
+    authorize: 'https://account.box.com/api/oauth2/authorize',
+    scopes: null,
+    token: 'https://api.box.com/oauth2/token',
+    auth: 'post',
+    pkce: true,
+  },
+  zoom: {
+    docs: 'https://developers.zoom.us/docs/integrations/oauth/',
+    authorize: 'https://zoom.us/oauth/authorize',
+    scopes: null,
+    token: 'https://zoom.us/oauth/token',
+    auth: 'basic',
+    pkce: true,
+  },
+  linkedin: {
+    docs: 'https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow',
+    authorize: 'https://www.linkedin.com/oauth/v2/authorization',
+    scopes: space,
+    token: 'https://www.linkedin.com/oauth/v2/accessToken',
+    auth: 'post',
+    pkce: true,
+  },
+  spotify: {
+    docs: 'https://developer.spotify.com/documentation/web-api/tutorials/code-flow',
+    authorize: 'https://accounts.spotify.com/authorize',
+    scopes: space,
+    token: 'https://accounts.spotify.com/api/token',
+    auth: 'basic',
+    pkce: true,
+  },
+  twitch: {
+    docs: 'https://dev.twitch.tv/docs/authentication/getting-tokens-oauth/#authorization-code-grant-flow',
+    authorize: 'https://id.twitch.tv/oauth2/authorize',
+    scopes: space,
+    token: 'https://id.twitch.tv/oauth2/token',
+    auth: 'post',
+    pkce: true,
+  },
+  discord: {
+    docs: 'https://discord.com/developers/docs/topics/oauth2',
+    authorize: 'https://discord.com/oauth2/authorize',
+    scopes: space,
+    token: 'https://discord.com/api/oauth2/token',
+    auth: 'basic',
+    pkce: true,
+  },
+  asana: {
+    docs: 'https://developers.asana.com/docs/oauth',
+    authorize: 'https://app.asana.com/-/oauth_authorize',
+    scopes: space,
+    token: 'https://app.asana.com/-/oauth_token',
+    auth: 'post',
+    pkce: true,
+  },
+  linear: {
+    docs: 'https://linear.app/developers/oauth-2-0-authentication',
+    authorize: 'https://linear.app/oauth/authorize',
+    scopes: comma,
+    token: 'https://api.linear.app/oauth/token',
+    auth: 'post',
+    pkce: true,
+  },
+  figma: {
+    docs: 'https://developers.figma.com/docs/rest-api/authentication/',
+    authorize: 'https://www.figma.com/oauth',
+    scopes: space,
+    token: 'https://api.figma.com/v1/oauth/token',
+    refresh: 'https://api.figma.com/v1/oauth/refresh',
+    auth: 'basic',
+    pkce: true,
+  },
+  okta: {
+    docs: 'https://developer.okta.com/docs/guides/implement-grant-type/authcode/main/',
+    connectionConfig: { domain: 'example.okta.com' },
+    issuer: 'https://example.okta.com/oauth2/default',
+    discovery: { authorize: '/oauth2/default/v1/authorize', token: '/oauth2/default/v1/token' },
+    authorize: 'https://example.okta.com/oauth2/default/v1/authorize',
+    scopes: space,
+    token: 'https://example.okta.com/oauth2/default/v1/token',
+    auth: 'basic',
+    pkce: true,
+  },
+  keycloak: {
+    docs: 'https://www.keycloak.org/securing-apps/oidc-layers',
+    connectionConfig: { host: 'sso.example.com', realm: 'staff' },
+    issuer: 'https://sso.example.com/realms/staff',
+    discovery: {
+      authorize: '/realms/staff/protocol/openid-connect/auth',
+      token: '/realms/staff/protocol/openid-connect/token',
+    },
+    authorize: 'https://sso.example.com/realms/staff/protocol/openid-connect/auth',
+    scopes: space,
+    token: 'https://sso.example.com/realms/staff/protocol/openid-connect/token',
+    auth: 'basic',
+    pkce: true,
+  },
+  intercom: {
+    docs: 'https://developers.intercom.com/docs/build-an-integration/learn-more/authentication/setting-up-oauth',
+    authorize: 'https://app.intercom.com/oauth',
+    scopes: null,
+    token: 'https://api.intercom.io/auth/eagle/token',
+    auth: 'post',
+    pkce: false,
+  },
+  pipedrive: {
+    docs: 'https://pipedrive.readme.io/docs/marketplace-oauth-authorization',
+    authorize: 'https://oauth.pipedrive.com/oauth/authorize',
+    scopes: null,
+    token: 'https://oauth.pipedrive.com/oauth/token',
+    auth: 'basic',
+    pkce: true,
+  },
+  calendly: {
+    docs: 'https://developer.calendly.com/how-to-access-calendly-data-on-behalf-of-authenticated-users',
+    authorize: 'https://auth.calendly.com/oauth/authorize',
+    scopes: null,
+    token: 'https://auth.calendly.com/oauth/token',
+    auth: 'basic',
+    pkce: true,
+  },
+  mailchimp: {
+    docs: 'https://mailchimp.com/developer/marketing/guides/access-user-data-oauth-2/',
+    authorize: 'https://login.mailchimp.com/oauth2/authorize',
+    scopes: null,
+    token: 'https://login.mailchimp.com/oauth2/token',
+    auth: 'post',
+    pkce: false,
+  },
+}
+
+/** What a client authentication method looks like on the wire. */
+function assertClientAuth(t: Test, request: Recorded | undefined, auth: Documented['auth'], name: string) {
+  const header = request?.headers.get('authorization') ?? ''
+  if (auth === 'post') {
+    t.equal(header, '', `${name}: no Basic header`)
+    t.equal(request?.body.get('client_id'), CLIENT_ID, `${name}: client_id as a parameter`)
+    t.equal(request?.body.get('client_secret'), CLIENT_SECRET, `${name}: client_secret as a parameter`)
+    return
+  }
+  const decoded = Buffer.from(header.replace(/^Basic /, ''), 'base64').toString()
+  const [id = '', secret = ''] = decoded.split(':')
+  t.same(auth === 'basic' ? [decodeURIComponent(id), decodeURIComponent(secret)] : [id, secret], [
+    CLIENT_ID,
+    CLIENT_SECRET,
+  ])
+  t.notOk(request?.body.has('client_secret'), `${name}: the secret only in the Basic header`)
+}
+
+t.test('every catalogue template renders its documented requests', async (t) => {
+  const { templates } = await import('../../src/providers/templates/catalogue.js').then((m) => ({
+    templates: m.builtinTemplates(),
+  }))
+  t.same(templates.map((template) => template.name).sort(), Object.keys(documented).sort(), 'a documented shape each')
+  t.ok(templates.length >= 30, `${templates.length} templates`)
+
+  const discovery: Record<string, object> = {}
+  for (const shape of Object.values(documented)) {
+    if (shape.issuer && shape.discovery) {
+      discovery[`${shape.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`] = oidcDiscovery(
+        shape.issuer,
+        shape.discovery,
+      )
+    }
+  }
+  const provider = fakeProvider(discovery)
+  const built = await build(t, { fetch: provider.fetch, config: { PUBLIC_URL: new URL(PUBLIC_URL) } })
+  const admin = (method: 'POST' | 'GET', url: string, payload?: object) =>
+    built.app.inject({ method, url, headers: adminHeaders, ...(payload ? { payload } : {}) })
+  const names = Object.keys(documented)
+  const caller = await admin('POST', '/admin/clients', {
+    name: 'catalogue',
+    allowedProviders: names,
+    allowedReturnTo: ['https://app.example.com/'],
+  })
+  const env = { ...built, apiKey: (caller.json() as { apiKey: string }).apiKey }
+
+  for (const template of templates) {
+    const name = template.name
+    const shape = documented[name] as Documented
+    const created = await admin('POST', '/admin/providers', {
+      id: name,
+      template: name,
+      clientId: CLIENT_ID,
+      clientSecret: CLIENT_SECRET,
+      ...(shape.connectionConfig ? { connectionConfig: shape.connectionConfig } : {}),
+      ...(name === 'oidc' ? { issuer: shape.issuer } : {}),
+    })
+    t.equal(created.statusCode, 201, `${name}: created (${created.body.slice(0, 200)})`)
+    t.equal(template.docsUrl, shape.docs, `${name}: the template cites the documentation checked here`)
+
+    const { location, cookie } = await start(t, env, name)
+    const params = location.searchParams
+    t.equal(location.origin + location.pathname, shape.authorize, `${name}: authorization endpoint`)
+    t.equal(params.get('response_type'), 'code', `${name}: response_type`)
+    t.equal(params.get('client_id'), CLIENT_ID, `${name}: client_id`)
+    t.equal(params.get('redirect_uri'), `${PUBLIC_URL}/oauth/${name}/callback`, `${name}: redirect_uri`)
+    t.match(Object.fromEntries(params), shape.authorizeParams ?? {}, `${name}: documented parameters`)
+    const scopes = template.scopes ?? []
+    if (shape.scopes && scopes.length > 0) {
+      t.equal(params.get(shape.scopes.param), scopes.join(shape.scopes.separator), `${name}: scopes as documented`)
+    } else {
+      t.notOk(params.has('scope'), `${name}: no scope parameter`)
+    }
+    t.equal(params.get('code_challenge_method'), shape.pkce ? 'S256' : null, `${name}: PKCE`)
+
+    provider.tokenRequests.length = 0
+    provider.answer(() => ({
+      access_token: `${name}-access`,
+      refresh_token: `${name}-refresh`,
+      expires_in: 3600,
+      token_type: 'bearer',
+      ...(params.get('nonce')
+        ? {
+            id_token: idToken({
+              iss: shape.issuer,
+              aud: CLIENT_ID,
+              sub: `${name}-user`,
+              nonce: params.get('nonce'),
+              iat: Math.floor(Date.now() / 1000),
+              exp: Math.floor(Date.now() / 1000) + 3600,
+            }),
+          }
+        : {}),
+    }))
+    const res = await callback(env, name, { code: CODE, state: params.get('state') as string }, cookie)
+    t.equal(res.headers.location, 'https://app.example.com/done?status=connected', `${name}: connected`)
+    const [exchange] = provider.tokenRequests
+    t.equal(exchange?.url, shape.token, `${name}: token endpoint`)
+    t.equal(exchange?.json, shape.body === 'json', `${name}: token request body ${shape.body ?? 'form'}`)
+    t.equal(exchange?.body.get('grant_type'), 'authorization_code')
+    t.equal(exchange?.body.get('code'), CODE)
+    t.equal(exchange?.body.get('redirect_uri'), `${PUBLIC_URL}/oauth/${name}/callback`)
+    assertClientAuth(t, exchange, shape.auth, `${name} exchange`)
+
+    const connection = await built.db.prisma.connection.findFirstOrThrow({ where: { providerId: name } })
+    provider.tokenRequests.length = 0
+    provider.answer(() => ({ access_token: `${name}-access-2`, expires_in: 3600, token_type: 'bearer' }))
+    const refreshed = await admin('POST', `/admin/connections/${connection.id}/refresh`)
+    t.equal(refreshed.statusCode, 200, `${name}: refreshed (${refreshed.body.slice(0, 200)})`)
+    const [refresh] = provider.tokenRequests
+    t.equal(refresh?.url, shape.refresh ?? shape.token, `${name}: refresh endpoint`)
+    t.equal(refresh?.json, shape.body === 'json', `${name}: refresh request body ${shape.body ?? 'form'}`)
+    t.equal(refresh?.body.get('grant_type'), 'refresh_token')
+    t.equal(refresh?.body.get('refresh_token'), `${name}-refresh`)
+    assertClientAuth(t, refresh, shape.auth, `${name} refresh`)
+  }
 })

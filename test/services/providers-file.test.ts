@@ -5,9 +5,11 @@ import { join } from 'node:path'
 import t from 'tap'
 import { ConfigError } from '../../src/errors.js'
 import { clientSecretContext } from '../../src/providers/registry.js'
+import { loadCatalogue } from '../../src/providers/templates/catalogue.js'
 import { applyProvidersFile, loadProvidersFile } from '../../src/services/providers-file.js'
 import { build } from '../helper.js'
 
+const { catalogue } = loadCatalogue()
 const dir = mkdtempSync(join(tmpdir(), 'providers-file-'))
 function file(name: string, text: string): string {
   const path = join(dir, name)
@@ -30,7 +32,7 @@ const yaml = `
 const env = { GLIMESH_CLIENT_SECRET: 'glimesh-secret', CORP_SECRET: 'corp-secret' }
 
 t.test('YAML and JSON files are read, secrets from the environment', async (t) => {
-  const fromYaml = loadProvidersFile(file('providers.yaml', yaml), env)
+  const fromYaml = loadProvidersFile(file('providers.yaml', yaml), catalogue, env)
   t.match(fromYaml, [
     { id: 'glimesh', clientSecret: 'glimesh-secret', tokenEndpoint: 'https://glimesh.tv/api/oauth/token' },
     { id: 'corp', issuer: 'https://corp.eu.auth0.com/', authorizationParams: { audience: 'https://api.corp.example' } },
@@ -38,13 +40,13 @@ t.test('YAML and JSON files are read, secrets from the environment', async (t) =
   const json = JSON.stringify({
     providers: [{ id: 'x', issuer: 'https://login.example.com', clientId: 'c', clientSecretEnv: 'CORP_SECRET' }],
   })
-  t.match(loadProvidersFile(file('providers.json', json), env), [{ id: 'x', clientSecret: 'corp-secret' }])
+  t.match(loadProvidersFile(file('providers.json', json), catalogue, env), [{ id: 'x', clientSecret: 'corp-secret' }])
 })
 
 t.test('every problem is one configuration error naming it', async (t) => {
   const failure = (text: string, environment: Record<string, string> = env) => {
     try {
-      loadProvidersFile(file('bad.yaml', text), environment)
+      loadProvidersFile(file('bad.yaml', text), catalogue, environment)
     } catch (err) {
       t.type(err, ConfigError)
       return (err as Error).message
@@ -62,12 +64,12 @@ t.test('every problem is one configuration error naming it', async (t) => {
   t.match(failure('{ not: [valid'), /neither valid JSON nor valid YAML/)
   t.match(failure('id: just-one'), /list of providers/)
   t.notMatch(failure(yaml, { CORP_SECRET: 'x' }), /corp-secret|glimesh-secret/)
-  t.throws(() => loadProvidersFile(join(dir, 'missing.yaml'), env), /PROVIDERS_FILE: cannot read .*ENOENT/)
+  t.throws(() => loadProvidersFile(join(dir, 'missing.yaml'), catalogue, env), /PROVIDERS_FILE: cannot read .*ENOENT/)
 })
 
 t.test('applying the file creates, then leaves alone, then updates', async (t) => {
   const { app, db } = await build(t)
-  const inputs = loadProvidersFile(file('apply.yaml', yaml), env)
+  const inputs = loadProvidersFile(file('apply.yaml', yaml), catalogue, env)
   t.same(await applyProvidersFile(app.services.providers, inputs), {
     created: ['glimesh', 'corp'],
     updated: [],
@@ -78,7 +80,7 @@ t.test('applying the file creates, then leaves alone, then updates', async (t) =
     updated: [],
     unchanged: ['glimesh', 'corp'],
   })
-  const rotated = loadProvidersFile(file('apply.yaml', yaml), { ...env, CORP_SECRET: 'rotated' })
+  const rotated = loadProvidersFile(file('apply.yaml', yaml), catalogue, { ...env, CORP_SECRET: 'rotated' })
   t.same(await applyProvidersFile(app.services.providers, rotated), {
     created: [],
     updated: ['corp'],

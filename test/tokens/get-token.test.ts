@@ -21,7 +21,8 @@ t.test('serves the stored token while it is valid for minTtl, without calling th
   t.equal(body.userId, 'alice')
   t.match(body.scope, /openid/)
   t.ok(Date.parse(body.expiresAt) > Date.now() + 3500_000)
-  t.same(Object.keys(body).sort(), ['accessToken', 'expiresAt', 'provider', 'scope', 'tokenType', 'userId'])
+  t.same(Object.keys(body).sort(), ['accessToken', 'expiresAt', 'metadata', 'provider', 'scope', 'tokenType', 'userId'])
+  t.same(body.metadata, {}, 'a provider without a template keeps no metadata')
   t.equal(idp.server.stats.tokenRequests.refresh_token, 0)
 
   const omitted = await app.inject({ url: tokenUrl('alice'), headers: caller.headers })

@@ -15,6 +15,7 @@ export interface ConnectionRow {
   refresh_token_enc: Uint8Array | null
   token_type: string
   scope: string | null
+  metadata: Connection['metadata']
   expires_at: Date | null
   lifetime_seconds: number | null
   next_refresh_at: Date | null
@@ -45,6 +46,7 @@ export function toConnection(row: ConnectionRow): Connection {
     refreshTokenEnc: row.refresh_token_enc && bytes(row.refresh_token_enc),
     tokenType: row.token_type,
     scope: row.scope,
+    metadata: row.metadata,
     expiresAt: row.expires_at,
     lifetimeSeconds: row.lifetime_seconds,
     nextRefreshAt: row.next_refresh_at,
@@ -75,6 +77,7 @@ const PROVIDER_COLUMNS = [
   'token_endpoint_auth_method',
   'scopes',
   'authorization_params',
+  'connection_config',
   'pkce',
   'default_token_lifetime_seconds',
   'refresh_margin_seconds',
@@ -107,6 +110,7 @@ export function toProvider(row: ProviderRow): Provider {
     tokenEndpointAuthMethod: row.p_token_endpoint_auth_method as string,
     scopes: row.p_scopes as string[],
     authorizationParams: row.p_authorization_params as Provider['authorizationParams'],
+    connectionConfig: row.p_connection_config as Provider['connectionConfig'],
     pkce: row.p_pkce as boolean,
     defaultTokenLifetimeSeconds: row.p_default_token_lifetime_seconds as number,
     refreshMarginSeconds: row.p_refresh_margin_seconds as number | null,

@@ -13,6 +13,7 @@ export interface GrantedFields {
   refreshTokenEnc?: Uint8Array<ArrayBuffer> | null
   tokenType: string
   scope: string | null
+  metadata: Record<string, string>
   expiresAt: Date
   lifetimeSeconds: number
   nextRefreshAt: Date | null
@@ -84,6 +85,8 @@ export interface RefreshedFields {
   refreshTokenEnc: Uint8Array<ArrayBuffer> | null
   tokenType: string
   scope: string | null
+  /** Merged over the stored metadata: a refresh answer may bring new values (a moved instance_url). */
+  metadata: Record<string, string>
   expiresAt: Date
   lifetimeSeconds: number
   nextRefreshAt: Date | null
@@ -111,7 +114,8 @@ const refreshed = {
         lease_owner = NULL,
         lease_expires_at = NULL,
         version = version + 1,
-        updated_at = $11
+        updated_at = $11,
+        metadata = COALESCE(metadata, '{}'::jsonb) || $14::jsonb
       WHERE id = $1::uuid AND lease_owner = $2
       RETURNING *
     ), audit AS (
@@ -149,6 +153,7 @@ export async function storeRefreshed(
       new Date(),
       audit.actor,
       JSON.stringify(audit.detail),
+      JSON.stringify(fields.metadata),
     ],
   })
   return saved ? toConnection(saved) : null

@@ -1,6 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { PageOf, pageQuery, Type } from '../../../schemas/common.js'
-import { ProviderCreateBody, providerExample, ProviderReplaceBody, ProviderView } from '../../../schemas/provider.js'
+import {
+  ProviderCheckResult,
+  ProviderCreateBody,
+  ProviderCreateQuery,
+  providerExample,
+  ProviderReplaceBody,
+  ProviderView,
+} from '../../../schemas/provider.js'
 import { parseProviderInput } from '../../../services/provider-input.js'
 import {
   adminErrors,
@@ -43,13 +50,19 @@ const providerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['admin'],
         summary: 'Add a provider',
         description:
-          'Either `issuer` (OpenID Connect discovery) or both endpoint URLs, or a `preset`. Answers the provider ' +
-          'with the `redirectUri` to register at it.',
+          'Either `issuer` (OpenID Connect discovery) or both endpoint URLs, or a `template` (GET /admin/templates) ' +
+          'with its `connectionConfig`. Answers the provider with the `redirectUri` to register at it. With ' +
+          '`?check=true` a provider that fails its check (POST /admin/providers/:id/check) is refused.',
         security: adminSecurity,
+        querystring: ProviderCreateQuery,
         body: ProviderCreateBody,
         response: {
           201: provider('The provider'),
-          400: invalidRequestResponse('give either issuer, or both authorizationEndpoint and tokenEndpoint'),
+          400: errorResponse('Invalid settings, or (with check=true) a failed check', {
+            error: 'provider_check_failed',
+            message:
+              'token_endpoint_reachable: https://auth.example.com/oauth/token answered HTTP 404: is the URL right?',
+          }),
           409: errorResponse('A provider with this id exists', {
             error: 'conflict',
             message: 'provider glimesh already exists',
@@ -59,9 +72,26 @@ const providerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const input = parseProviderInput(request.body, { requireSecret: true })
-      return reply.code(201).send(await providers.create(input, 'admin'))
+      const input = parseProviderInput(request.body, { requireSecret: true, templates: app.deps.templates })
+      return reply.code(201).send(await providers.create(input, 'admin', { check: request.query.check === true }))
     },
+  )
+
+  app.post(
+    '/providers/:id/check',
+    {
+      schema: {
+        tags: ['admin'],
+        summary: "Check a provider's settings against the provider itself",
+        description:
+          'Fetches the discovery document (or calls the endpoints without credentials) and reports each check with ' +
+          'what to change when it fails: an issuer with or without its trailing slash, a redirect, http endpoints.',
+        security: adminSecurity,
+        params: idParams,
+        response: { 200: ProviderCheckResult, 404: notFoundResponse('provider'), ...adminErrors },
+      },
+    },
+    async (request) => providers.check(request.params.id),
   )
 
   app.get(
@@ -97,7 +127,11 @@ const providerRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const input = parseProviderInput(request.body, { id: request.params.id, requireSecret: false })
+      const input = parseProviderInput(request.body, {
+        id: request.params.id,
+        requireSecret: false,
+        templates: app.deps.templates,
+      })
       return providers.update(input, 'admin')
     },
   )

@@ -73,6 +73,7 @@ const tokenRoutes: FastifyPluginAsyncTypebox = async (app) => {
           tokenType: tokenTypeName(token.tokenType),
           expiresAt: token.expiresAt.toISOString(),
           scope: token.scope,
+          metadata: token.metadata,
           provider: token.provider,
           userId: token.userId,
         }
