@@ -109,7 +109,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     config,
     db: options.database,
     keyring,
-    metrics: createMetrics(),
+    metrics: createMetrics({ statements: options.database.statementCount }),
     providers: new ProviderRegistry({
       keyring,
       timeoutSeconds: timing.providerTimeoutSeconds,

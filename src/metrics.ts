@@ -1,8 +1,23 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
+/** What the metrics read from elsewhere at each scrape. */
+export interface MetricSources {
+  /** Statements this process has sent to the database. */
+  statements: () => number
+}
+
 /** The service's Prometheus metrics: one registry per app, so several apps in one process stay apart. */
-export function createMetrics() {
+export function createMetrics(sources: MetricSources) {
   const registry = new Registry()
+  new Counter({
+    name: 'token_broker_database_statements_total',
+    help: 'Statements this process sent to the database (Prisma and driver, transactions included)',
+    registers: [registry],
+    collect() {
+      this.reset()
+      this.inc(sources.statements())
+    },
+  })
   return {
     registry,
     tokenRequests: new Counter({
