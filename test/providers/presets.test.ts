@@ -53,14 +53,15 @@ function idToken(claims: Record<string, unknown>): string {
   return `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`
 }
 
+/** A discovery document; endpoints given as paths are on the issuer's origin, absolute ones (Google, Xero) elsewhere. */
 function oidcDiscovery(issuer: string, paths: { authorize: string; token: string; revoke?: string }) {
-  const origin = new URL(issuer).origin
+  const at = (path: string) => (/^https:\/\//.test(path) ? path : new URL(issuer).origin + path)
   return {
     issuer,
-    authorization_endpoint: origin + paths.authorize,
-    token_endpoint: origin + paths.token,
-    ...(paths.revoke ? { revocation_endpoint: origin + paths.revoke } : {}),
-    jwks_uri: `${origin}/.well-known/jwks.json`,
+    authorization_endpoint: at(paths.authorize),
+    token_endpoint: at(paths.token),
+    ...(paths.revoke ? { revocation_endpoint: at(paths.revoke) } : {}),
+    jwks_uri: `${new URL(issuer).origin}/.well-known/jwks.json`,
     response_types_supported: ['code'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['RS256'],
@@ -371,6 +372,8 @@ interface Documented {
   issuer?: string
   discovery?: { authorize: string; token: string }
   authorize: string
+  /** The RFC 7009 revocation endpoint the provider documents, when there is one the broker can call. */
+  revoke?: string
   authorizeParams?: Record<string, string>
   /** The parameter scopes go in and how they are joined; null: the provider takes no scope parameter. */
   scopes: { param: string; separator: ' ' | ',' } | null
@@ -425,14 +428,15 @@ const documented: Record<string, Documented> = {
   },
   // https://developers.google.com/identity/protocols/oauth2/web-server#httprest_3: access_type=offline and
   // prompt=consent for a refresh token; credentials as parameters; endpoints from accounts.google.com's discovery
+  // document, whose token endpoint is on oauth2.googleapis.com
   google: {
     docs: 'https://developers.google.com/identity/protocols/oauth2/web-server',
     issuer: 'https://accounts.google.com',
-    discovery: { authorize: '/o/oauth2/v2/auth', token: '/token' },
+    discovery: { authorize: '/o/oauth2/v2/auth', token: 'https://oauth2.googleapis.com/token' },
     authorize: 'https://accounts.google.com/o/oauth2/v2/auth',
     authorizeParams: { access_type: 'offline', prompt: 'consent' },
     scopes: space,
-    token: 'https://accounts.google.com/token',
+    token: 'https://oauth2.googleapis.com/token',
     auth: 'post',
     pkce: true,
   },
@@ -466,6 +470,7 @@ const documented: Record<string, Documented> = {
     authorize: 'https://gitlab.com/oauth/authorize',
     scopes: space,
     token: 'https://gitlab.com/oauth/token',
+    revoke: 'https://gitlab.com/oauth/revoke',
     auth: 'post',
     pkce: true,
   },
@@ -474,7 +479,8 @@ const documented: Record<string, Documented> = {
     authorize: 'https://slack.com/oauth/v2/authorize',
     scopes: { param: 'user_scope', separator: ',' },
     token: 'https://slack.com/api/oauth.v2.access',
-    auth: 'post',
+    // https://docs.slack.dev/reference/methods/oauth.v2.access: client credentials in HTTP Basic, as recommended
+    auth: 'basic',
     pkce: false,
   },
   salesforce: {
@@ -482,6 +488,7 @@ const documented: Record<string, Documented> = {
     authorize: 'https://login.salesforce.com/services/oauth2/authorize',
     scopes: space,
     token: 'https://login.salesforce.com/services/oauth2/token',
+    revoke: 'https://login.salesforce.com/services/oauth2/revoke',
     auth: 'post',
     pkce: true,
   },
@@ -496,10 +503,12 @@ const documented: Record<string, Documented> = {
   xero: {
     docs: 'https://developer.xero.com/documentation/guides/oauth2/auth-flow',
     issuer: 'https://identity.xero.com',
-    discovery: { authorize: '/connect/authorize', token: '/connect/token' },
-    authorize: 'https://identity.xero.com/connect/authorize',
+    // the discovery document of identity.xero.com sends the browser to login.xero.com
+    discovery: { authorize: 'https://login.xero.com/identity/connect/authorize', token: '/connect/token' },
+    authorize: 'https://login.xero.com/identity/connect/authorize',
     scopes: space,
     token: 'https://identity.xero.com/connect/token',
+    revoke: 'https://identity.xero.com/connect/revocation',
     auth: 'basic',
     pkce: true,
   },
@@ -564,6 +573,7 @@ const documented: Record<string, Documented> = {
     authorize: 'https://account.box.com/api/oauth2/authorize',
     scopes: null,
     token: 'https://api.box.com/oauth2/token',
+    revoke: 'https://api.box.com/oauth2/revoke',
     auth: 'post',
     pkce: true,
   },
@@ -572,6 +582,7 @@ const documented: Record<string, Documented> = {
     authorize: 'https://zoom.us/oauth/authorize',
     scopes: null,
     token: 'https://zoom.us/oauth/token',
+    revoke: 'https://zoom.us/oauth/revoke',
     auth: 'basic',
     pkce: true,
   },
@@ -580,8 +591,10 @@ const documented: Record<string, Documented> = {
     authorize: 'https://www.linkedin.com/oauth/v2/authorization',
     scopes: space,
     token: 'https://www.linkedin.com/oauth/v2/accessToken',
+    revoke: 'https://www.linkedin.com/oauth/v2/revoke',
     auth: 'post',
-    pkce: true,
+    // PKCE is documented for native apps LinkedIn enables on request only (authorization-code-flow-native)
+    pkce: false,
   },
   spotify: {
     docs: 'https://developer.spotify.com/documentation/web-api/tutorials/code-flow',
@@ -604,6 +617,7 @@ const documented: Record<string, Documented> = {
     authorize: 'https://discord.com/oauth2/authorize',
     scopes: space,
     token: 'https://discord.com/api/oauth2/token',
+    revoke: 'https://discord.com/api/oauth2/token/revoke',
     auth: 'basic',
     pkce: true,
   },
@@ -612,6 +626,7 @@ const documented: Record<string, Documented> = {
     authorize: 'https://app.asana.com/-/oauth_authorize',
     scopes: space,
     token: 'https://app.asana.com/-/oauth_token',
+    revoke: 'https://app.asana.com/-/oauth_revoke',
     auth: 'post',
     pkce: true,
   },
@@ -620,6 +635,7 @@ const documented: Record<string, Documented> = {
     authorize: 'https://linear.app/oauth/authorize',
     scopes: comma,
     token: 'https://api.linear.app/oauth/token',
+    revoke: 'https://api.linear.app/oauth/revoke',
     auth: 'post',
     pkce: true,
   },
@@ -670,6 +686,7 @@ const documented: Record<string, Documented> = {
     authorize: 'https://oauth.pipedrive.com/oauth/authorize',
     scopes: null,
     token: 'https://oauth.pipedrive.com/oauth/token',
+    revoke: 'https://oauth.pipedrive.com/oauth/revoke',
     auth: 'basic',
     pkce: true,
   },
@@ -678,6 +695,7 @@ const documented: Record<string, Documented> = {
     authorize: 'https://auth.calendly.com/oauth/authorize',
     scopes: null,
     token: 'https://auth.calendly.com/oauth/token',
+    revoke: 'https://auth.calendly.com/oauth/revoke',
     auth: 'basic',
     pkce: true,
   },
@@ -750,6 +768,11 @@ t.test('every catalogue template renders its documented requests', async (t) => 
     })
     t.equal(created.statusCode, 201, `${name}: created (${created.body.slice(0, 200)})`)
     t.equal(template.docsUrl, shape.docs, `${name}: the template cites the documentation checked here`)
+    t.equal(
+      (created.json() as { revocationEndpoint?: string | null }).revocationEndpoint ?? undefined,
+      shape.revoke,
+      `${name}: revocation endpoint`,
+    )
 
     const { location, cookie } = await start(t, env, name)
     const params = location.searchParams
