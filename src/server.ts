@@ -2,8 +2,7 @@
 import { buildApp } from './app.js'
 import { loadConfig } from './config.js'
 import { openDatabase } from './db/client.js'
-import { startEmbeddedDatabase } from './db/embedded.js'
-import { applyMigrations } from './db/migrate.js'
+import { migrate } from './db/migrations.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import { loadCatalogue, type LoadedTemplates } from './providers/templates/catalogue.js'
@@ -32,12 +31,14 @@ async function main(): Promise<void> {
   for (const warning of warnings) logger.warn(warning)
   for (const notice of templates.notices) logger.warn(`TEMPLATES_FILE: ${notice}`)
 
-  const embedded = config.DATABASE_URL ? undefined : await startEmbeddedDatabase(config.DATA_DIR)
+  // PGlite is loaded only when it is used
+  const embedded = config.DATABASE_URL
+    ? undefined
+    : await (await import('./db/embedded.js')).startEmbeddedDatabase(config.DATA_DIR)
   const url = config.DATABASE_URL?.href ?? (embedded as { url: string }).url
-  const applied = await applyMigrations(url)
-  if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
-
   const database = openDatabase({ url, poolSize: embedded?.poolSize ?? 10 })
+  const applied = await migrate(database, url)
+  if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
   const app = await buildApp({ config, database, logger, templates: templates.catalogue })
   if (providers.length > 0) {
     logger.info(await applyProvidersFile(app.services.providers, providers), 'providers file applied')

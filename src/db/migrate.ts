@@ -1,13 +1,13 @@
-import { fileURLToPath } from 'node:url'
 import { PrismaPg } from '@prisma/adapter-pg'
 import { bindMigrationAwareSqlAdapterFactory } from '@prisma/driver-adapter-utils'
 import prismaMigrate, { type SchemaEngine } from '@prisma/migrate'
 import pg from 'pg'
+import { migrationsDir } from './migrations.js'
+
+export { migrationsDir }
 
 // a CommonJS bundle whose named exports Node cannot detect statically
 const { Migrate, SchemaEngineWasm } = prismaMigrate
-
-export const migrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url))
 
 /**
  * Prisma's WebAssembly schema engine: the same migrations and `_prisma_migrations` table as
