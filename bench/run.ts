@@ -8,7 +8,7 @@
 // reported, never fatal; a scenario that errors (non-2xx, duplicate refresh, timeout) fails the run.
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -20,14 +20,21 @@ import { testConfig } from '../test/helper.js'
 import { createTestDatabase } from '../test/support/database.js'
 import { startIdp } from '../test/support/token-fixture.js'
 import { createCaller } from '../test/support/fixtures.js'
+import { PGBOUNCER, startPgbouncer } from '../test/support/pgbouncer.js'
 import { timeClaim } from './lib/claim.js'
-import type { Options } from 'autocannon'
-import { median, rotatingPaths, runLoad, shuffled, type LoadFigures } from './lib/load.js'
+import { median, rotating, runLoad, shuffled, type LoadFigures, type LoadOptions } from './lib/load.js'
 import { runPaced, type PacedOptions } from './lib/paced.js'
 import { measureRefresh, type RefreshFigures } from './lib/refresh.js'
-import { evaluateTargets, writeResults, type GrowthResult, type Results, type ScenarioResult } from './lib/report.js'
+import {
+  evaluateTargets,
+  writeResults,
+  type GrowthResult,
+  type PooledResult,
+  type Results,
+  type ScenarioResult,
+} from './lib/report.js'
 import { seedConnections, syntheticUserId } from './lib/seed.js'
-import { freePort, killAll, root, startService, workDir, type Service } from './lib/services.js'
+import { freePort, killAll, root, startService, timeToReady, workDir, type Service } from './lib/services.js'
 
 const argv = process.argv.slice(2)
 const quick = argv.includes('--quick')
@@ -45,7 +52,7 @@ const pickedScenarios = argv
 
 const plan = quick
   ? { rounds: 1, warmupS: 1, durationS: 2, coldRequests: 1_500, growthLarge: 50_000, growthSample: 1_500 }
-  : { rounds: 5, warmupS: 2, durationS: 5, coldRequests: 9_900, growthLarge: 1_000_000, growthSample: 9_900 }
+  : { rounds: 5, warmupS: 2, durationS: 5, coldRequests: 9_900, growthLarge: 10_000_000, growthSample: 9_900 }
 const settings = {
   ...plan,
   connections: 100,
@@ -53,7 +60,19 @@ const settings = {
   pacedRate: 1_000,
   storedForCold: 10_000,
   refreshConnections: quick ? 100 : 2_000,
-  refreshConcurrencies: quick ? [8] : [8, 32],
+  /** Refresh rows: slots per broker, and broker processes refreshing the same connections at once. */
+  refreshRuns: quick
+    ? [
+        { concurrency: 8, replicas: 1 },
+        { concurrency: 8, replicas: 2 },
+      ]
+    : [
+        { concurrency: 8, replicas: 1 },
+        { concurrency: 32, replicas: 1 },
+        { concurrency: 32, replicas: 2 },
+        { concurrency: 32, replicas: 4 },
+      ],
+  startups: quick ? 1 : 5,
   claimIterations: quick ? 20 : 50,
   claimLimit: 8,
   growthConnections: 10,
@@ -98,7 +117,23 @@ async function main(): Promise<Results> {
   const caller = await createCaller(tool, { allowedProviders: [idp.providerId] })
   const auth = { authorization: `Bearer ${caller.apiKey}` }
 
-  const startBroker = async (concurrency: number, name = `broker-c${concurrency}`): Promise<Service> => {
+  const brokerEnv = (port: number, concurrency: number, databaseUrl = db.url) => ({
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
+    DATABASE_URL: databaseUrl,
+    DATA_DIR: join(workDir, 'data'),
+    ENCRYPTION_KEYS: `${key.id}:${key.key.toString('base64')}`,
+    ...secrets,
+    REFRESH_INTERVAL_SECONDS: String(settings.refreshIntervalSeconds),
+    REFRESH_CONCURRENCY: String(concurrency),
+    LOG_LEVEL: settings.logLevel,
+  })
+  const startBroker = async (
+    concurrency: number,
+    name = `broker-c${concurrency}`,
+    databaseUrl = db.url,
+  ): Promise<Service> => {
     const port = await freePort()
     return startService({
       name,
@@ -106,28 +141,33 @@ async function main(): Promise<Results> {
       port,
       nodeFlags: settings.nodeFlags,
       readyPath: '/readyz',
-      env: {
-        NODE_ENV: 'production',
-        HOST: '127.0.0.1',
-        PUBLIC_URL: `http://127.0.0.1:${port}`,
-        DATABASE_URL: db.url,
-        DATA_DIR: join(workDir, 'data'),
-        ENCRYPTION_KEYS: `${key.id}:${key.key.toString('base64')}`,
-        ...secrets,
-        REFRESH_INTERVAL_SECONDS: String(settings.refreshIntervalSeconds),
-        REFRESH_CONCURRENCY: String(concurrency),
-        LOG_LEVEL: settings.logLevel,
-      },
+      env: brokerEnv(port, concurrency, databaseUrl),
     })
   }
+  // the time a new replica takes to be ready on a migrated database (this one is migrated by the fixtures above)
+  const startupMs: number[] = []
+  for (let i = 0; i < settings.startups; i++) {
+    const port = await freePort()
+    startupMs.push(
+      await timeToReady({
+        name: 'broker-startup',
+        entry: 'dist/server.js',
+        port,
+        nodeFlags: [],
+        readyPath: '/readyz',
+        env: brokerEnv(port, 8),
+      }),
+    )
+  }
+  say(`startup to /readyz: ${startupMs.map((v) => v.toFixed(0)).join(', ')} ms`)
 
   const refresh: RefreshFigures[] = []
   if (runs('refresh')) {
-    for (const concurrency of settings.refreshConcurrencies) {
-      say(`refresh: ${settings.refreshConnections} due connections, concurrency ${concurrency}`)
+    for (const { concurrency, replicas } of settings.refreshRuns) {
+      say(`refresh: ${settings.refreshConnections} due connections, concurrency ${concurrency}, ${replicas} broker(s)`)
       const figures = await measureRefresh(
         { tool, idp, pool: database.pool, grantTimes, startBroker },
-        { connections: settings.refreshConnections, concurrency, timeoutSeconds: quick ? 120 : 600 },
+        { connections: settings.refreshConnections, concurrency, replicas, timeoutSeconds: quick ? 120 : 600 },
       )
       say(
         `  broker ${figures.brokerRate.toFixed(0)}/s over ${figures.activeSeconds.toFixed(2)} s ` +
@@ -140,6 +180,7 @@ async function main(): Promise<Results> {
 
   const scenarios: ScenarioResult[] = []
   const growth: GrowthResult[] = []
+  let pooled: PooledResult | undefined
   if (runs('http') || runs('growth')) {
     say(`seeding ${settings.storedForCold.toLocaleString('en-US')} stored connections`)
     const seedSeconds = await seedConnections(database.pool, tool.deps.keyring, {
@@ -164,8 +205,11 @@ async function main(): Promise<Results> {
 
     if (runs('http')) {
       scenarios.push(
-        ...(await withBroker('broker', (broker) => measureHttp(broker, auth, tokenPath, users, idp.providerId))),
+        ...(await withBroker('broker', (broker) =>
+          measureHttp(broker, auth, tokenPath, users, idp.providerId, db.url),
+        )),
       )
+      pooled = await measurePooled(db.name, (url) => startBroker(8, 'broker-pgbouncer', url), auth, users, tokenPath)
     }
     if (runs('growth')) {
       const measure = (stored: number, seeded: number) =>
@@ -188,7 +232,7 @@ async function main(): Promise<Results> {
     }
   }
 
-  const partial = { scenarios, refresh, growth }
+  const partial = { scenarios, refresh, growth, pooled, startupMs }
   return {
     generatedAt: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
@@ -201,13 +245,24 @@ async function main(): Promise<Results> {
   }
 }
 
-/** Baseline, hot, cold and POST /authorizations, in rounds; ratios pair each scenario with its round's baseline. */
+/** Statements the broker has sent to the database so far, read from its /metrics. */
+async function statementsOf(service: Service): Promise<number> {
+  const text = await (await fetch(`${service.url}/metrics`)).text()
+  const line = text.split('\n').find((l) => l.startsWith('token_broker_database_statements_total '))
+  return Number(line?.split(' ')[1] ?? NaN)
+}
+
+/**
+ * Baseline, hot, cold and POST /authorizations, in rounds; ratios pair each scenario with its round's baseline (the
+ * cold rows also with the ceiling: a bare route doing one primary-key read on a pool like the broker's).
+ */
 async function measureHttp(
   broker: Service,
   auth: Record<string, string>,
   tokenPath: (n: number) => string,
   users: number[],
   providerId: string,
+  databaseUrl: string,
 ): Promise<ScenarioResult[]> {
   const baseline = await startService({
     name: 'baseline',
@@ -218,41 +273,54 @@ async function measureHttp(
     env: { NODE_ENV: 'production', LOG_LEVEL: settings.logLevel },
   })
   cleanups.push(() => baseline.stop())
+  const ceiling = await startService({
+    name: 'ceiling',
+    entry: 'bench/ceiling-server.mjs',
+    port: await freePort(),
+    nodeFlags: settings.nodeFlags,
+    readyPath: '/',
+    env: { NODE_ENV: 'production', LOG_LEVEL: settings.logLevel, DATABASE_URL: databaseUrl },
+  })
+  cleanups.push(() => ceiling.stop())
   const connections = settings.connections
-  const timed = { connections, duration: plan.durationS }
+  const timed = { connections, durationS: plan.durationS }
+  const warm = { connections, durationS: plan.warmupS }
   const hotPath = tokenPath(1)
   const first = await fetch(broker.url + hotPath, { headers: auth })
   if (first.status !== 200) throw new Error(`GET ${hotPath} answered ${first.status}: ${await first.text()}`)
   const authorization = {
-    url: `${broker.url}/authorizations`,
-    method: 'POST',
+    origin: broker.url,
+    method: 'POST' as const,
     headers: { ...auth, 'content-type': 'application/json' },
     body: JSON.stringify({ provider: providerId, userId: 'bench-user' }),
+    path: () => '/authorizations',
   }
+  // fewer requests than users (by more than the connections): no user is asked twice in a pass
+  const coldUsers = () => shuffled(users).slice(0, plan.coldRequests + connections)
 
   interface Scenario {
     name: string
     description: string
     service: Service
-    /** As fast as the server answers (autocannon), or paced at a fixed rate. */
-    load: () => Promise<Options | PacedOptions>
+    /** As fast as the server answers (closed loop), or paced at a fixed rate. */
+    load: () => Promise<LoadOptions | PacedOptions>
     /** Run once before the first round, unmeasured. */
-    warmUp?: Options
+    warmUp?: LoadOptions
   }
   const scenarios: Scenario[] = [
     {
       name: 'baseline',
       description: 'bare Fastify route, constant small JSON',
       service: baseline,
-      load: async () => ({ url: baseline.url, ...timed }),
-      warmUp: { url: baseline.url, connections, duration: plan.warmupS },
+      load: async () => ({ origin: baseline.url, path: () => '/', ...timed }),
+      warmUp: { origin: baseline.url, path: () => '/', ...warm },
     },
     {
       name: 'GET /tokens hot',
       description: 'one user, token already served (cache, keys warm)',
       service: broker,
-      load: async () => ({ url: broker.url + hotPath, headers: auth, ...timed }),
-      warmUp: { url: broker.url + hotPath, headers: auth, connections, duration: plan.warmupS },
+      load: async () => ({ origin: broker.url, path: () => hotPath, headers: auth, ...timed }),
+      warmUp: { origin: broker.url, path: () => hotPath, headers: auth, ...warm },
     },
     // At saturation, 100 connections always have a request waiting, so latency is connections ÷ throughput (Little's
     // law) whatever the server does; the paced rows offer a fixed rate instead and show the latency of the work itself.
@@ -275,14 +343,29 @@ async function measureHttp(
       }),
     },
     {
+      name: 'ceiling',
+      description:
+        "bare Fastify route doing one primary-key read on a pool like the broker's, each request another row",
+      service: ceiling,
+      load: async () => {
+        const picked = coldUsers()
+        return { origin: ceiling.url, connections, amount: plan.coldRequests, path: (i) => `/c/${picked[i]}` }
+      },
+      warmUp: { origin: ceiling.url, path: (i) => `/c/${(i % users.length) + 1}`, ...warm },
+    },
+    {
       name: 'GET /tokens cold',
       description: `each request a different user of ${users.length.toLocaleString('en-US')} stored: database read and decryption`,
       service: broker,
       load: async () => {
         await sleep((TOKEN_CACHE_SECONDS + 0.5) * 1000)
-        // fewer requests than users (by more than the connections): no user is asked twice in a pass
-        const paths = shuffled(users).map(tokenPath)
-        return { url: broker.url, connections, amount: plan.coldRequests, requests: [rotatingPaths(paths, auth)] }
+        return {
+          origin: broker.url,
+          connections,
+          amount: plan.coldRequests,
+          headers: auth,
+          path: rotating(coldUsers().map(tokenPath)),
+        }
       },
     },
     {
@@ -290,32 +373,44 @@ async function measureHttp(
       description: 'start link: caller check, provider read, one insert',
       service: broker,
       load: async () => ({ ...authorization, ...timed }),
-      warmUp: { ...authorization, connections, duration: plan.warmupS },
+      warmUp: { ...authorization, ...warm },
     },
   ]
   const picked = scenarios.filter(
-    ({ name }) => name === 'baseline' || !pickedScenarios || pickedScenarios.some((key) => name.endsWith(key)),
+    ({ name }) =>
+      name === 'baseline' ||
+      name === 'ceiling' ||
+      !pickedScenarios ||
+      pickedScenarios.some((key) => name.endsWith(key)),
   )
-  type Run = { figures: LoadFigures; rssMb: number }
+  type Run = { figures: LoadFigures; rssMb: number; statements: number }
   const runsOf = new Map<string, Run[]>(picked.map((s) => [s.name, []]))
   for (let round = 0; round < plan.rounds; round++) {
     for (const scenario of picked) {
       if (round === 0 && scenario.warmUp) await runLoad(`${scenario.name} warm-up`, scenario.warmUp, { warmUp: true })
       const load = await scenario.load()
+      const counted = scenario.service === broker
+      const statementsBefore = counted ? await statementsOf(broker) : NaN
       const cpuBefore = scenario.service.cpuSeconds()
       const figures = 'rate' in load ? await runPaced(scenario.name, load) : await runLoad(scenario.name, load)
       figures.cpuUs = ((scenario.service.cpuSeconds() - cpuBefore) * 1e6) / figures.requests
-      runsOf.get(scenario.name)?.push({ figures, rssMb: scenario.service.rssMb() })
+      // the metrics read itself is one statement-free request; background ticks are a few statements a second
+      const statements = counted ? ((await statementsOf(broker)) - statementsBefore) / figures.requests : NaN
+      runsOf.get(scenario.name)?.push({ figures, rssMb: scenario.service.rssMb(), statements })
       say(
-        `round ${round + 1} ${scenario.name}: ${figures.rps.toFixed(0)} req/s, p50 ${figures.p50} ms, ` +
-          `p99 ${figures.p99} ms, ${figures.cpuUs.toFixed(0)} µs CPU/request`,
+        `round ${round + 1} ${scenario.name}: ${figures.rps.toFixed(0)} req/s, p50 ${us(figures.p50)} µs, ` +
+          `p99 ${us(figures.p99)} µs, ${figures.cpuUs.toFixed(0)} µs CPU/request` +
+          (counted ? `, ${statements.toFixed(3)} statements/request` : ''),
       )
     }
   }
   await baseline.stop()
+  await ceiling.stop()
   const baselineRuns = runsOf.get('baseline') as Run[]
+  const ceilingRuns = runsOf.get('ceiling') as Run[]
   return picked.map(({ name, description }) => {
     const list = runsOf.get(name) as Run[]
+    const cold = name.includes('cold')
     return {
       name,
       description,
@@ -330,9 +425,52 @@ async function measureHttp(
         : median(list.map((r, i) => r.figures.rps / (baselineRuns[i] as Run).figures.rps)),
       cpuUs: median(list.map((r) => r.figures.cpuUs as number)),
       rssMb: median(list.map((r) => r.rssMb)),
+      statements: median(list.map((r) => r.statements)),
+      ...(cold
+        ? { ceilingRatio: median(list.map((r, i) => r.figures.rps / (ceilingRuns[i] as Run).figures.rps)) }
+        : {}),
       ...(name.endsWith('paced') ? { offeredRps: settings.pacedRate } : {}),
     }
   })
+}
+
+const us = (ms: number) => Math.round(ms * 1000).toLocaleString('en-US')
+
+/** Cold reads through PgBouncer in transaction mode (`pgbouncer=true`): every answer must be a 200. */
+async function measurePooled(
+  databaseName: string,
+  start: (databaseUrl: string) => Promise<Service>,
+  auth: Record<string, string>,
+  users: number[],
+  tokenPath: (n: number) => string,
+): Promise<PooledResult | undefined> {
+  if (!existsSync(PGBOUNCER)) {
+    say(`${PGBOUNCER} is not installed: no PgBouncer row`)
+    return undefined
+  }
+  const pooler = await startPgbouncer({ poolSize: 5 })
+  try {
+    const broker = await start(`${pooler.url(databaseName)}?pgbouncer=true`)
+    try {
+      await sleep((TOKEN_CACHE_SECONDS + 0.5) * 1000)
+      const cpuBefore = broker.cpuSeconds()
+      const figures = await runLoad('GET /tokens cold via PgBouncer', {
+        origin: broker.url,
+        connections: settings.connections,
+        amount: plan.coldRequests,
+        headers: auth,
+        path: rotating(shuffled(users).map(tokenPath)),
+      })
+      figures.cpuUs = ((broker.cpuSeconds() - cpuBefore) * 1e6) / figures.requests
+      const errors = broker.problems().length
+      say(`PgBouncer: ${figures.rps.toFixed(0)} req/s, ${errors} problems logged`)
+      return { figures, problemsLogged: errors, poolSize: 5 }
+    } finally {
+      await broker.stop()
+    }
+  } finally {
+    await pooler.close()
+  }
 }
 
 /**
@@ -360,10 +498,11 @@ async function measureGrowth(
         while (picked.size < wanted) picked.add(1 + Math.floor(Math.random() * stored))
         const cpuBefore = broker.cpuSeconds()
         const cold = await runLoad(`cold GET /tokens at ${stored}`, {
-          url: broker.url,
+          origin: broker.url,
           connections: settings.growthConnections,
           amount: Math.min(plan.growthSample, wanted - settings.growthConnections * 2),
-          requests: [rotatingPaths(shuffled([...picked]).map(tokenPath), auth)],
+          headers: auth,
+          path: rotating(shuffled([...picked]).map(tokenPath)),
         })
         cold.cpuUs = ((broker.cpuSeconds() - cpuBefore) * 1e6) / cold.requests
         // once the load is over: the median of three readings a second apart

@@ -3,7 +3,7 @@
 // own pacing releases each connection's share of a second as one burst, which measures the queue of that burst.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
-import { ScenarioError, type LoadFigures } from './load.js'
+import { percentiles, ScenarioError, type LoadFigures } from './load.js'
 
 export interface PacedOptions {
   url: string
@@ -51,16 +51,5 @@ export async function runPaced(name: string, options: PacedOptions): Promise<Loa
   const seconds = (performance.now() - started) / 1000
   if (failures.length > 0)
     throw new ScenarioError(`${name}: ${failures.length} failed (${failures.slice(0, 3).join(', ')})`)
-  const sorted = latencies.sort((a, b) => a - b)
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] as number
-  const round = (value: number) => Math.round(value * 100) / 100
-  return {
-    requests: sorted.length,
-    seconds,
-    rps: sorted.length / seconds,
-    p50: round(at(0.5)),
-    p90: round(at(0.9)),
-    p99: round(at(0.99)),
-    max: round(sorted[sorted.length - 1] as number),
-  }
+  return { requests: latencies.length, seconds, rps: latencies.length / seconds, ...percentiles(latencies) }
 }

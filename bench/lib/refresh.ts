@@ -13,6 +13,8 @@ import { root, type Service } from './services.js'
 
 export interface RefreshFigures {
   concurrency: number
+  /** Broker processes refreshing the same connections at once, each with `concurrency` slots. */
+  replicas: number
   connections: number
   /** From the moment they were made due to the last new token stored (includes waiting for the next tick). */
   endToEndSeconds: number
@@ -27,8 +29,12 @@ export interface RefreshFigures {
   refreshGrants: number
   refreshTokenReuse: number
   grantErrors: number
-  /** CPU time of the broker process per refresh (user + system). */
+  /** CPU time of the broker processes per refresh (user + system), all replicas together. */
   brokerCpuUs: number
+  /** Database statements the brokers sent per refresh (claims, stores, and the background's polls). */
+  statementsPerRefresh: number
+  /** Scheduler claims that found nothing to refresh, all replicas together (the cost of coordination). */
+  emptyClaims: number
   /** CPU time of the process hosting the provider per grant, without and with the broker. */
   providerCpuUs: { direct: number; broker: number }
 }
@@ -39,7 +45,16 @@ export interface RefreshContext {
   pool: pg.Pool
   /** When the provider completed each refresh grant; the bench empties it. */
   grantTimes: number[]
-  startBroker(concurrency: number): Promise<Service>
+  startBroker(concurrency: number, name?: string): Promise<Service>
+}
+
+/** A counter of the broker's /metrics, summed over its labels when `labels` is left out. */
+export async function brokerMetric(service: Service, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`${service.url}/metrics`)).text()
+  return text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name}${labels}`) && (labels || /^[^{ ]+(\{[^}]*\})? /.test(line)))
+    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0)
 }
 
 interface ClientReport {
@@ -95,7 +110,12 @@ function rateOf(times: readonly number[]): number {
 
 export async function measureRefresh(
   context: RefreshContext,
-  { connections, concurrency, timeoutSeconds }: { connections: number; concurrency: number; timeoutSeconds: number },
+  {
+    connections,
+    concurrency,
+    timeoutSeconds,
+    replicas = 1,
+  }: { connections: number; concurrency: number; timeoutSeconds: number; replicas?: number },
 ): Promise<RefreshFigures> {
   const { tool, idp, pool } = context
   const names = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${i}`)
@@ -106,13 +126,24 @@ export async function measureRefresh(
   await pool.query('DELETE FROM connections WHERE id = ANY($1::uuid[])', [direct.map((user) => user.connectionId)])
   const directTokens = direct.map((user) => user.refreshToken)
 
-  const broker = await context.startBroker(concurrency)
+  const brokers = await Promise.all(
+    Array.from({ length: replicas }, (_, i) =>
+      context.startBroker(concurrency, `broker-c${concurrency}-${replicas}x-${i + 1}`),
+    ),
+  )
+  const total = async (read: (broker: Service) => Promise<number> | number) =>
+    (await Promise.all(brokers.map(read))).reduce((sum, value) => sum + value, 0)
+  const statements = (broker: Service) => brokerMetric(broker, 'token_broker_database_statements_total')
+  const emptyClaims = (broker: Service) =>
+    brokerMetric(broker, 'token_broker_scheduler_claims_total', '{result="empty"}')
   try {
     const before = await providerCapacity(context, directTokens.slice(0, connections), concurrency)
 
     idp.server.resetStats()
     context.grantTimes.length = 0
-    const brokerCpuBefore = broker.cpuSeconds()
+    const brokerCpuBefore = await total((broker) => broker.cpuSeconds())
+    const statementsBefore = await total(statements)
+    const emptyBefore = await total(emptyClaims)
     const providerCpuBefore = process.cpuUsage()
     const dueAt = new Date()
     await pool.query(`UPDATE connections SET next_refresh_at = $2 WHERE id = ANY($1::uuid[])`, [
@@ -136,7 +167,9 @@ export async function measureRefresh(
       }
       await sleep(50)
     }
-    const brokerCpuUs = ((broker.cpuSeconds() - brokerCpuBefore) * 1e6) / connections
+    const brokerCpuUs = (((await total((broker) => broker.cpuSeconds())) - brokerCpuBefore) * 1e6) / connections
+    const statementsPerRefresh = ((await total(statements)) - statementsBefore) / connections
+    const emptyClaimCount = (await total(emptyClaims)) - emptyBefore
     const providerCpuUs = cpuPer(process.cpuUsage(providerCpuBefore), connections)
     // two more ticks: a duplicate refresh would show up now
     await sleep(2_500)
@@ -160,6 +193,7 @@ export async function measureRefresh(
     const brokerRate = rateOf(brokerGrants)
     return {
       concurrency,
+      replicas,
       connections,
       endToEndSeconds: ((lastStored as Date).getTime() - dueAt.getTime()) / 1000,
       activeSeconds: (Math.max(...brokerGrants) - Math.min(...brokerGrants)) / 1000,
@@ -171,10 +205,12 @@ export async function measureRefresh(
       refreshTokenReuse: stats.refreshTokenReuse,
       grantErrors: stats.grantErrors.length,
       brokerCpuUs,
+      statementsPerRefresh,
+      emptyClaims: emptyClaimCount,
       providerCpuUs: { direct: (before.cpuUs + after.cpuUs) / 2, broker: providerCpuUs },
     }
   } finally {
-    await broker.stop()
+    await Promise.all(brokers.map((broker) => broker.stop()))
     await pool.query('DELETE FROM connections WHERE id = ANY($1::uuid[])', [ids])
   }
 }

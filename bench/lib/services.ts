@@ -98,3 +98,30 @@ export function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
+
+/**
+ * Milliseconds from starting `entry` to its first 200 on `readyPath`, polled every 5 ms; the process is stopped
+ * afterwards. What an orchestrator waits for before it routes traffic to a new replica.
+ */
+export async function timeToReady(options: ServiceOptions): Promise<number> {
+  const started = performance.now()
+  const child = spawn(process.execPath, [...options.nodeFlags, options.entry], {
+    cwd: root,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env, PORT: String(options.port) },
+    stdio: 'ignore',
+  })
+  running.add(child)
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}`)
+      const res = await fetch(`http://127.0.0.1:${options.port}${options.readyPath}`).catch(() => undefined)
+      if (res?.status === 200) return performance.now() - started
+      if (performance.now() - started > 60_000) throw new Error(`${options.name} not ready after 60 s`)
+      await sleep(5)
+    }
+  } finally {
+    child.kill('SIGTERM')
+    await once(child, 'exit')
+    running.delete(child)
+  }
+}
