@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # Build: compile TypeScript with the dev dependencies.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY scripts/install-schema-engine.mjs scripts/prisma-generate.mjs scripts/
@@ -13,13 +13,13 @@ RUN npm run build
 # Production dependencies only (the postinstall step places Prisma's WebAssembly schema engine). Optional ones are
 # left out too: @prisma/client and @prisma/internals name the prisma CLI and typescript as optional peers, which npm
 # otherwise installs (with Prisma Studio, React and mysql2: ~200 MB the service never loads).
-FROM node:20-bookworm-slim AS deps
+FROM node:24-bookworm-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY scripts/install-schema-engine.mjs scripts/
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \

@@ -3,7 +3,7 @@
 import Fastify from 'fastify'
 import { createLogger } from '../dist/logger.js'
 
-const app = Fastify({ loggerInstance: createLogger(process.env.LOG_LEVEL ?? 'warn') })
+const app = Fastify({ loggerInstance: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }) })
 app.get('/', async () => ({ ok: true, service: 'baseline' }))
 
 const shutdown = () => app.close().then(() => process.exit(0))

@@ -12,7 +12,7 @@ const idOf = (n) => {
 }
 const read = { name: 'ceiling_by_id', text: 'SELECT * FROM connections WHERE id = $1' }
 
-const app = Fastify({ loggerInstance: createLogger(process.env.LOG_LEVEL ?? 'warn') })
+const app = Fastify({ loggerInstance: createLogger({ level: process.env.LOG_LEVEL ?? 'warn' }) })
 app.get('/c/:n', async (request) => {
   const { rows } = await pool.query({ ...read, values: [idOf(request.params.n)] })
   return { found: rows.length, userId: rows[0]?.user_id ?? null }

@@ -7,8 +7,9 @@ import type { Config } from './config.js'
 import { Keyring } from './crypto/keyring.js'
 import type { Database } from './db/client.js'
 import { resolveTiming, type Deps, type Timing } from './deps.js'
-import { answerFrameworkError, installErrorHandler } from './http/error-handler.js'
+import { answerFrameworkError, formatValidationErrors, installErrorHandler } from './http/error-handler.js'
 import { guardInputs } from './http/input-guards.js'
+import { ProbeQuietLogController } from './http/request-logging.js'
 import auth from './http/plugins/auth.js'
 import background from './http/plugins/background.js'
 import gracefulClose from './http/plugins/graceful-close.js'
@@ -78,7 +79,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options
   const timing = resolveTiming(options.timing)
-  const logger = options.logger ?? createLogger(config.LOG_LEVEL)
+  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT })
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     genReqId: (req) => {
@@ -89,10 +90,13 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // path parameters are bounded by their route schemas (a userId takes 256 characters), not by the router's 100
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: answerFrameworkError,
-    // `example` feeds the OpenAPI document and Swagger UI; the validator is told it is only an annotation
-    ajv: { customOptions: { keywords: ['example'] } },
+    // `example` feeds the OpenAPI document and Swagger UI; the validator is told it is only an annotation. Fastify's
+    // default drops fields a schema does not name, so a misspelled "scope" for "scopes" would answer 201: refused.
+    ajv: { customOptions: { keywords: ['example'], removeAdditional: false } },
+    schemaErrorFormatter: formatValidationErrors,
     trustProxy: config.TRUST_PROXY ?? false,
     return503OnClosing: true,
+    logController: new ProbeQuietLogController(),
     // close() runs under this timeout too: it must outlast the work in flight at SIGTERM, at most a refresh holding
     // its lease or a request waiting for another instance's refresh, or the process exits 1 in the middle of it
     pluginTimeout: Math.max(timing.leaseSeconds * 1000, timing.waitMs) + 10_000,
@@ -135,7 +139,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('webhookSender', webhookSender)
 
   await app.register(gracefulClose)
-  await app.register(swagger)
+  await app.register(swagger, { persistAuthorization: config.DOCS_PERSIST_AUTHORIZATION })
   await app.register(cookie, { secret: config.COOKIE_SECRET })
   await app.register(auth, { callers: services.callers, adminToken: config.ADMIN_TOKEN })
   await app.register(rateLimits)

@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { generateKey, parseKeyList, type KeyringKey } from './crypto/keyring.js'
 import { ConfigError } from './errors.js'
+import { isHttpsOrLoopback } from './urls/rules.js'
 
 type Env = Record<string, string | undefined>
 
@@ -73,27 +74,129 @@ const trustProxy = (name: string, raw: string): boolean | string[] => {
   return entries
 }
 
-/** The environment, one entry per variable: how it parses and what it defaults to. */
+const bool = (name: string, raw: string): boolean => {
+  if (raw === 'true' || raw === 'false') return raw === 'true'
+  throw new ConfigError(name, `must be true or false, got "${raw}"`)
+}
+
+const text = (_: string, raw: string) => raw
+const path = (_: string, raw: string) => resolve(raw)
+
+interface Variable {
+  parse: (name: string, raw: string) => unknown
+  /** The value used when the variable is unset, as it would be written. */
+  default: string | undefined
+  /** What --help shows as the default when there is none to write, or it depends on something. */
+  shown?: string
+  doc: string
+  requiredInProduction?: true
+  /** Generated into DATA_DIR outside production when unset. */
+  generated?: true
+}
+
+const GENERATED = 'development: generated into $DATA_DIR/secrets.json; production: required'
+
+/** The environment, one entry per variable: how it parses, what it defaults to and what it means. */
 const schema = {
-  NODE_ENV: { parse: oneOf(['development', 'production', 'test']), default: 'development' },
-  PORT: { parse: int(0, 65535), default: '3000' },
-  HOST: { parse: (_: string, raw: string) => raw, default: '127.0.0.1' },
-  PUBLIC_URL: { parse: urlOf(['http:', 'https:']), default: undefined },
-  TRUST_PROXY: { parse: trustProxy, default: undefined },
-  DATABASE_URL: { parse: urlOf(['postgres:', 'postgresql:']), default: undefined, requiredInProduction: true },
-  DATA_DIR: { parse: (_: string, raw: string) => resolve(raw), default: './data' },
-  ENCRYPTION_KEYS: { parse: keys, default: undefined, requiredInProduction: true, generated: true },
-  COOKIE_SECRET: { parse: secret(32), default: undefined, requiredInProduction: true, generated: true },
-  ADMIN_TOKEN: { parse: secret(24), default: undefined, requiredInProduction: true, generated: true },
-  PROVIDERS_FILE: { parse: (_: string, raw: string) => resolve(raw), default: undefined },
-  TEMPLATES_FILE: { parse: (_: string, raw: string) => resolve(raw), default: undefined },
-  REFRESH_INTERVAL_SECONDS: { parse: int(1, 3600), default: '15' },
-  REFRESH_WINDOW_SECONDS: { parse: int(0, 86400), default: '300' },
-  REFRESH_CONCURRENCY: { parse: int(1, 256), default: '8' },
-  LOG_LEVEL: { parse: oneOf(LOG_LEVELS), default: 'info' },
-} as const
+  NODE_ENV: {
+    parse: oneOf(['development', 'production', 'test']),
+    default: 'development',
+    doc: 'production requires the database and secrets below and refuses an http PUBLIC_URL',
+  },
+  PORT: { parse: int(0, 65535), default: '3000', doc: 'port to listen on' },
+  HOST: { parse: text, default: '127.0.0.1', shown: '127.0.0.1 (the container: 0.0.0.0)', doc: 'address to listen on' },
+  PUBLIC_URL: {
+    parse: urlOf(['http:', 'https:']),
+    default: undefined,
+    shown: 'http://localhost:$PORT',
+    doc: 'base of redirect URIs and start links, as browsers reach the broker',
+  },
+  ALLOW_HTTP_PUBLIC_URL: {
+    parse: bool,
+    default: 'false',
+    doc: 'true lets production run on an http PUBLIC_URL (not loopback): the flow cookie then loses Secure',
+  },
+  TRUST_PROXY: {
+    parse: trustProxy,
+    default: undefined,
+    shown: 'none',
+    doc: 'proxies whose X-Forwarded-For is believed: true, or addresses/CIDRs',
+  },
+  DATABASE_URL: {
+    parse: urlOf(['postgres:', 'postgresql:']),
+    default: undefined,
+    shown: 'an embedded database in $DATA_DIR (development only)',
+    doc: 'Postgres connection URL; add ?pgbouncer=true behind PgBouncer in transaction mode',
+    requiredInProduction: true,
+  },
+  DATA_DIR: { parse: path, default: './data', doc: 'embedded database and generated development secrets' },
+  ENCRYPTION_KEYS: {
+    parse: keys,
+    default: undefined,
+    shown: GENERATED,
+    doc: 'kid:base64key,... (32-byte keys; the first encrypts). npm run keys prints fresh ones',
+    requiredInProduction: true,
+    generated: true,
+  },
+  COOKIE_SECRET: {
+    parse: secret(32),
+    default: undefined,
+    shown: GENERATED,
+    doc: 'signs the flow cookie (at least 32 characters)',
+    requiredInProduction: true,
+    generated: true,
+  },
+  ADMIN_TOKEN: {
+    parse: secret(24),
+    default: undefined,
+    shown: GENERATED,
+    doc: 'bearer token of the admin API (at least 24 characters)',
+    requiredInProduction: true,
+    generated: true,
+  },
+  PROVIDERS_FILE: {
+    parse: path,
+    default: undefined,
+    shown: 'none',
+    doc: 'JSON or YAML list of providers upserted at start (secrets by clientSecretEnv)',
+  },
+  TEMPLATES_FILE: {
+    parse: path,
+    default: undefined,
+    shown: 'none',
+    doc: "extra provider templates (ours or Nango's providers.yaml format), added to or overriding the catalogue",
+  },
+  REFRESH_INTERVAL_SECONDS: { parse: int(1, 3600), default: '15', doc: 'scheduler tick' },
+  REFRESH_WINDOW_SECONDS: {
+    parse: int(0, 86400),
+    default: '300',
+    doc: 'refresh tokens that expire within this window',
+  },
+  REFRESH_CONCURRENCY: { parse: int(1, 256), default: '8', doc: 'refreshes in flight per instance' },
+  LOG_LEVEL: { parse: oneOf(LOG_LEVELS), default: 'info', doc: 'pino level (health probes log at debug)' },
+  LOG_FORMAT: {
+    parse: oneOf(['json', 'pretty']),
+    default: undefined,
+    shown: 'json; pretty when stdout is a terminal outside production',
+    doc: 'log lines for machines or for people',
+  },
+  DOCS_PERSIST_AUTHORIZATION: {
+    parse: bool,
+    default: 'false',
+    doc: "true lets Swagger UI at /docs keep the pasted token in the browser's local storage across reloads",
+  },
+  OTEL_EXPORTER_OTLP_ENDPOINT: {
+    parse: urlOf(['http:', 'https:']),
+    default: undefined,
+    shown: 'unset: no tracing',
+    doc: 'OpenTelemetry traces over OTLP/HTTP to this endpoint (standard OTEL_* variables apply)',
+  },
+} as const satisfies Record<string, Variable>
 
 type Schema = typeof schema
+
+/** The names of every variable the broker reads. */
+export const CONFIG_VARIABLES = Object.keys(schema) as (keyof Schema)[]
 type Parsed<K extends keyof Schema> = ReturnType<Schema[K]['parse']>
 type Generated = { [K in keyof Schema]: Schema[K] extends { generated: true } ? K : never }[keyof Schema]
 
@@ -102,28 +205,68 @@ export type Config = {
   [K in Exclude<keyof Schema, Generated>]: Schema[K]['default'] extends string ? Parsed<K> : Parsed<K> | undefined
 } & {
   [K in Generated]: Parsed<K>
-} & { PUBLIC_URL: URL }
+} & { PUBLIC_URL: URL; LOG_FORMAT: 'json' | 'pretty' }
 
 export interface LoadedConfig {
   config: Config
   warnings: string[]
 }
 
-/** Validates the environment; in development, generates missing secrets into DATA_DIR (and says so). */
-export function loadConfig(env: Env = process.env): LoadedConfig {
+/** Every variable with its default and meaning, as `--help` prints it. */
+export function configHelp(): string {
+  const rows = Object.entries(schema as Record<string, Variable>).map(
+    ([name, spec]) => `  ${name}\n      ${spec.doc}\n      default: ${spec.shown ?? spec.default}`,
+  )
+  return [
+    'token-broker: an OAuth 2.0 token broker',
+    '',
+    'usage: node dist/server.js            (npm start builds dist/ first when it is missing or stale)',
+    '',
+    'Every setting is an environment variable; a .env file in the working directory is read at start',
+    '(variables already set win). Invalid or missing ones are all reported at once.',
+    '',
+    ...rows,
+    '',
+  ].join('\n')
+}
+
+/**
+ * Validates the environment, reporting every invalid or missing variable at once; in development, generates missing
+ * secrets into DATA_DIR (and says so).
+ */
+export function loadConfig(env: Env = process.env, { stdoutIsTTY = false } = {}): LoadedConfig {
   const out: Record<string, unknown> = {}
+  const problems: ConfigError[] = []
   const warnings: string[] = []
   const production = (env.NODE_ENV ?? 'development') === 'production'
-  for (const [name, spec] of Object.entries(schema)) {
+  for (const [name, spec] of Object.entries(schema as Record<string, Variable>)) {
     const raw = env[name] === '' ? undefined : env[name]
-    if (raw === undefined && production && 'requiredInProduction' in spec) {
-      throw new ConfigError(name, 'is required when NODE_ENV=production')
+    if (raw === undefined && production && spec.requiredInProduction) {
+      problems.push(new ConfigError(name, 'is required when NODE_ENV=production'))
+      continue
     }
     const value = raw ?? spec.default
-    out[name] = value === undefined ? undefined : (spec.parse as (n: string, r: string) => unknown)(name, value)
+    try {
+      out[name] = value === undefined ? undefined : spec.parse(name, value)
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err
+      problems.push(err)
+    }
   }
+  const publicUrl = out.PUBLIC_URL as URL | undefined
+  if (production && publicUrl && !isHttpsOrLoopback(publicUrl) && out.ALLOW_HTTP_PUBLIC_URL !== true) {
+    problems.push(
+      new ConfigError(
+        'PUBLIC_URL',
+        'must be https:// when NODE_ENV=production (the flow cookie would lose Secure); ' +
+          'set ALLOW_HTTP_PUBLIC_URL=true if a proxy in front of it is not reached by browsers over http',
+      ),
+    )
+  }
+  if (problems.length > 0) throw ConfigError.all(problems)
   const config = out as Config
   config.PUBLIC_URL ??= new URL(`http://localhost:${config.PORT}`)
+  config.LOG_FORMAT ??= stdoutIsTTY && !production ? 'pretty' : 'json'
   if (!config.DATABASE_URL) warnings.push(`DATABASE_URL is not set: using the embedded database in ${config.DATA_DIR}`)
   const missing = (['ENCRYPTION_KEYS', 'COOKIE_SECRET', 'ADMIN_TOKEN'] as const).filter((name) => !out[name])
   if (missing.length > 0) {
@@ -136,6 +279,26 @@ export function loadConfig(env: Env = process.env): LoadedConfig {
   return { config, warnings }
 }
 
+/** Reads `.env` in the working directory into the environment (variables already set win), where Node can. */
+export function loadEnvFile(file = '.env'): string | undefined {
+  if (!existsSync(file)) return undefined
+  // process.loadEnvFile came with Node 20.12 and 21.7
+  if (typeof process.loadEnvFile !== 'function') return `${file} ignored: this Node.js cannot read it (needs 20.12+)`
+  process.loadEnvFile(file)
+  return undefined
+}
+
+/** Fresh secrets; the key's id names the day it was made, so a later rotation's key sorts after it. */
+export function freshSecrets(
+  kid = `k${new Date().toISOString().slice(0, 10).replaceAll('-', '')}`,
+): Record<'ENCRYPTION_KEYS' | 'COOKIE_SECRET' | 'ADMIN_TOKEN', string> {
+  return {
+    ENCRYPTION_KEYS: `${kid}:${generateKey().toString('base64')}`,
+    COOKIE_SECRET: randomBytes(32).toString('base64url'),
+    ADMIN_TOKEN: randomBytes(32).toString('base64url'),
+  }
+}
+
 interface DevelopmentSecrets {
   ENCRYPTION_KEYS: KeyringKey[]
   COOKIE_SECRET: string
@@ -146,11 +309,7 @@ function developmentSecrets(dataDir: string): DevelopmentSecrets {
   const file = join(dataDir, 'secrets.json')
   if (!existsSync(file)) {
     mkdirSync(dataDir, { recursive: true })
-    const fresh = {
-      ENCRYPTION_KEYS: `dev1:${generateKey().toString('base64')}`,
-      COOKIE_SECRET: randomBytes(32).toString('base64url'),
-      ADMIN_TOKEN: randomBytes(24).toString('base64url'),
-    }
+    const fresh = freshSecrets('dev1')
     writeFileSync(file, JSON.stringify(fresh, null, 2) + '\n', { mode: 0o600 })
   }
   const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<

@@ -79,13 +79,22 @@ export const providerUnavailable = (message: string, retryAfterSeconds?: number)
     retryAfterSeconds === undefined ? {} : { retryAfterSeconds: Math.max(1, retryAfterSeconds) },
   )
 
-/** Invalid configuration: stops the start with one line naming the variable. */
+/** Invalid configuration: stops the start with one line per variable, naming it. */
 export class ConfigError extends Error {
   readonly variable: string
+  /** Every problem found, each naming its variable (this one alone, unless made by `ConfigError.all`). */
+  readonly problems: readonly ConfigError[]
 
-  constructor(variable: string, message: string) {
-    super(`${variable}: ${message}`)
+  constructor(variable: string, message: string, problems?: readonly ConfigError[]) {
+    super(problems ? problems.map((problem) => problem.message).join('\n') : `${variable}: ${message}`)
     this.name = 'ConfigError'
     this.variable = variable
+    this.problems = problems ?? [this]
+  }
+
+  /** One error that reports them all; a single problem stays itself. */
+  static all(problems: readonly ConfigError[]): ConfigError {
+    if (problems.length === 1) return problems[0] as ConfigError
+    return new ConfigError(problems.map((problem) => problem.variable).join(', '), '', problems)
   }
 }

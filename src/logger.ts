@@ -1,4 +1,5 @@
-import pino, { type Logger, type LoggerOptions } from 'pino'
+import { createRequire } from 'node:module'
+import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino'
 
 // Field names that hold a secret wherever they appear: at the top of a log object or one level down.
 const secretFields = [
@@ -42,6 +43,11 @@ export const redactPaths = [
 
 const START_LINK = /^(\/oauth\/start\/)[^/]+/
 
+/** A request URL as logs and traces may show it: the path only (query strings carry codes and state), start links' ids hidden. */
+export function shownPath(url: string): string {
+  return (url.split('?')[0] as string).replace(START_LINK, '$1[redacted]')
+}
+
 export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
@@ -51,7 +57,7 @@ export function loggerOptions(level: string): LoggerOptions {
       req: (req: { id: string; method: string; url: string; ip?: string }) => ({
         id: req.id,
         method: req.method,
-        path: (req.url.split('?')[0] as string).replace(START_LINK, '$1[redacted]'),
+        path: shownPath(req.url),
         ip: req.ip,
       }),
       // an Error's `code` is the thrower's error code (OAUTH_TIMEOUT, ECONNREFUSED), not an authorization code:
@@ -64,6 +70,26 @@ export function loggerOptions(level: string): LoggerOptions {
   }
 }
 
-export function createLogger(level: string): Logger {
-  return pino(loggerOptions(level))
+export interface LoggerSettings {
+  level: string
+  /** json: one object a line, for collectors; pretty: local times, colours on a terminal, fields below the message. */
+  format?: 'json' | 'pretty'
+  /** Fields added to every line (the trace id, when tracing is on). */
+  mixin?: () => Record<string, unknown>
+}
+
+export function createLogger({ level, format = 'json', mixin }: LoggerSettings): Logger {
+  const options = { ...loggerOptions(level), ...(mixin ? { mixin } : {}) }
+  return format === 'pretty' ? pino(options, prettyStream()) : pino(options)
+}
+
+// pino-pretty only where it is used; synchronous, so the last lines before an exit are not lost
+function prettyStream(): DestinationStream {
+  const pretty = createRequire(import.meta.url)('pino-pretty') as (options: object) => DestinationStream
+  return pretty({
+    sync: true,
+    colorize: process.stdout.isTTY === true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname',
+  })
 }

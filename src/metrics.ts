@@ -55,6 +55,16 @@ export function createMetrics(sources: MetricSources) {
       labelNames: ['status'] as const,
       registers: [registry],
     }),
+    webhookBacklog: new Gauge({
+      name: 'token_broker_webhook_deliveries_pending',
+      help: 'Webhook deliveries waiting to be sent or retried, as of the last scrape',
+      registers: [registry],
+    }),
+    webhookOldestPending: new Gauge({
+      name: 'token_broker_webhook_oldest_pending_seconds',
+      help: 'How long the oldest pending webhook delivery has waited, as of the last scrape (0: none)',
+      registers: [registry],
+    }),
     webhookDeliveries: new Counter({
       name: 'token_broker_webhook_deliveries_total',
       help: 'Webhook delivery attempts, by outcome (delivered, failed, gave_up)',

@@ -1,75 +1,52 @@
-// Process entry: configuration, database, migrations, listen, graceful close.
-import { buildApp } from './app.js'
-import { loadConfig } from './config.js'
-import { openDatabase } from './db/client.js'
-import { migrate } from './db/migrations.js'
+// Process entry: --help, .env, the configuration (every problem at once), tracing when asked for, then serve.ts.
+import { configHelp, loadConfig, loadEnvFile } from './config.js'
 import { ConfigError } from './errors.js'
 import { createLogger } from './logger.js'
 import { loadCatalogue, type LoadedTemplates } from './providers/templates/catalogue.js'
 import type { ProviderInput } from './services/provider-input.js'
-import { applyProvidersFile, loadProvidersFile } from './services/providers-file.js'
+import { loadProvidersFile } from './services/providers-file.js'
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    process.stdout.write(configHelp())
+    return
+  }
   let loaded
   let providers: ProviderInput[] = []
   let templates: LoadedTemplates
+  const envFileWarning = loadEnvFile()
   try {
-    loaded = loadConfig()
+    loaded = loadConfig(process.env, { stdoutIsTTY: process.stdout.isTTY === true })
     templates = loadCatalogue(loaded.config.TEMPLATES_FILE)
     if (loaded.config.PROVIDERS_FILE) {
       providers = loadProvidersFile(loaded.config.PROVIDERS_FILE, templates.catalogue)
     }
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(`invalid configuration: ${err.message}`)
+      for (const problem of err.problems) console.error(`invalid configuration: ${problem.message}`)
       process.exit(1)
     }
     throw err
   }
   const { config, warnings } = loaded
-  const logger = createLogger(config.LOG_LEVEL)
-  for (const warning of warnings) logger.warn(warning)
-  for (const notice of templates.notices) logger.warn(`TEMPLATES_FILE: ${notice}`)
-
-  // PGlite is loaded only when it is used
-  const embedded = config.DATABASE_URL
-    ? undefined
-    : await (await import('./db/embedded.js')).startEmbeddedDatabase(config.DATA_DIR)
-  const url = config.DATABASE_URL?.href ?? (embedded as { url: string }).url
-  const database = openDatabase({ url, poolSize: embedded?.poolSize ?? 10 })
-  const applied = await migrate(database, url)
-  if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
-  const app = await buildApp({ config, database, logger, templates: templates.catalogue })
-  if (providers.length > 0) {
-    logger.info(await applyProvidersFile(app.services.providers, providers), 'providers file applied')
-  }
-  app.addHook('onClose', async () => {
-    await database.close()
-    await embedded?.close()
+  const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT ? await (await import('./telemetry.js')).startTracing() : undefined
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    format: config.LOG_FORMAT,
+    ...(tracing ? { mixin: tracing.logFields } : {}),
   })
-
-  let closing = false
-  const shutdown = (signal: string) => {
-    // npm forwards the terminal's Ctrl-C to its child, which then gets it twice: a repeat is not an order to hurry
-    if (closing) return
-    closing = true
-    logger.info({ signal }, 'shutting down: finishing requests and refreshes in flight')
-    app.close().then(
-      () => {
-        logger.info('stopped')
-        process.exit(0)
-      },
-      (err: unknown) => {
-        logger.error({ err }, 'shutdown failed')
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGTERM', () => shutdown('SIGTERM'))
-  process.on('SIGINT', () => shutdown('SIGINT'))
-
-  await app.listen({ port: config.PORT, host: config.HOST })
-  logger.info({ publicUrl: config.PUBLIC_URL.href }, 'token-broker ready')
+  for (const warning of envFileWarning ? [envFileWarning, ...warnings] : warnings) logger.warn(warning)
+  for (const notice of templates.notices) logger.warn(`TEMPLATES_FILE: ${notice}`)
+  if (tracing) logger.info({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT?.origin }, 'tracing to OTLP/HTTP')
+  // imported only now: with tracing on, the HTTP server and the database driver must load after its hooks
+  const { serve } = await import('./serve.js')
+  await serve({
+    config,
+    logger,
+    providers,
+    templates: templates.catalogue,
+    ...(tracing ? { afterClose: tracing.shutdown } : {}),
+  })
 }
 
 main().catch((err: unknown) => {

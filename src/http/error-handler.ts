@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify'
 import { isDatabaseUnavailable } from '../db/errors.js'
 import { BrokerError, type ErrorCode } from '../errors.js'
 
@@ -53,6 +53,20 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ error: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` })
   })
+}
+
+/**
+ * Validation failures in Fastify's own words, except an unknown field, which is named: "must NOT have additional
+ * properties" does not say which one. Fastify adds `validation` and the 400 status to what this returns.
+ */
+export function formatValidationErrors(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const text = errors.map((error) => {
+    const where = dataVar + (error.instancePath || '')
+    if (error.keyword !== 'additionalProperties') return `${where} ${error.message ?? 'is invalid'}`
+    const field = String((error.params as { additionalProperty?: unknown }).additionalProperty).slice(0, 64)
+    return `${where} has an unknown field "${field}"`
+  })
+  return new Error(text.join(', '))
 }
 
 /**

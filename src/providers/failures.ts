@@ -5,11 +5,15 @@ import * as client from 'openid-client'
  * `invalid_client`: our own credentials are wrong (flag the provider, condemn no connection); `transient`:
  * network, timeout, 5xx, 429 or a malformed answer (retry later); `rejected`: any other OAuth error.
  */
-export type ProviderFailure =
+export type ProviderFailure = (
   | { kind: 'invalid_grant'; message: string }
   | { kind: 'invalid_client'; message: string }
   | { kind: 'transient'; message: string; retryAfterSeconds?: number }
   | { kind: 'rejected'; error: string; message: string }
+) & {
+  /** The error's own code, for the log: OAUTH_TIMEOUT, ECONNREFUSED, invalid_grant, HTTP_502. */
+  code?: string
+}
 
 /** An OAuth error code as a provider sent it, if it is a short ASCII word; anything else is not echoed. */
 export const safeOAuthCode = (value: unknown): string =>
@@ -25,6 +29,31 @@ function retryAfter(response: Response | undefined): number | undefined {
 
 /** Classifies by OAuth error code first, status second: Auth0 answers invalid_grant with HTTP 403. */
 export function classifyProviderError(err: unknown): ProviderFailure {
+  const code = errorCodeOf(err)
+  const failure = classify(err)
+  return code === undefined ? failure : { ...failure, code }
+}
+
+const ERROR_CODE = /^[A-Za-z][A-Za-z0-9_]{2,63}$/
+
+/**
+ * The most specific code a failure carries: a network error's (ECONNREFUSED, under openid-client's or fetch's
+ * wrapper), openid-client's (OAUTH_TIMEOUT), the provider's OAuth error, or the HTTP status of a malformed answer.
+ */
+function errorCodeOf(err: unknown): string | undefined {
+  let found: string | undefined
+  let current: unknown = err
+  for (let depth = 0; depth < 4 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === 'string' && ERROR_CODE.test(code)) found = code
+    current = (current as { cause?: unknown }).cause
+  }
+  if (err instanceof client.ResponseBodyError) return safeOAuthCode(err.error)
+  const status = err instanceof Error ? responseStatus(err) : undefined
+  return found ?? (status === undefined ? undefined : `HTTP_${status}`)
+}
+
+function classify(err: unknown): ProviderFailure {
   // Messages are built from codes and statuses only: some errors' causes carry the whole token response.
   if (err instanceof client.ResponseBodyError) {
     const code = safeOAuthCode(err.error)

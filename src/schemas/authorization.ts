@@ -40,7 +40,7 @@ export const AuthorizationBody = Type.Object(
   },
   {
     additionalProperties: false,
-    example: { provider: 'glimesh', userId: 'user-42', returnTo: 'https://app.example.com/settings/connections' },
+    example: { provider: '<provider-id>', userId: 'user-42', returnTo: 'https://app.example.com/settings/connections' },
   },
 )
 export type AuthorizationBody = Static<typeof AuthorizationBody>

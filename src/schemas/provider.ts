@@ -62,7 +62,8 @@ export const ProviderCreateBody = Type.Object(
   },
   {
     additionalProperties: false,
-    example: { id: 'glimesh', template: 'glimesh', clientId: '3b1f0c2a-8d4e-4f6a', clientSecret: '<client secret>' },
+    // placeholders in <angle brackets> fail validation: Swagger UI's Execute on an unedited example creates nothing
+    example: { id: '<provider-id>', template: 'glimesh', clientId: '<client id>', clientSecret: '<client secret>' },
   },
 )
 export type ProviderCreateBody = Static<typeof ProviderCreateBody>
@@ -72,11 +73,7 @@ export const ProviderReplaceBody = Type.Object(
   {
     additionalProperties: false,
     description: 'Replaces every setting; the client secret only when given',
-    example: {
-      template: 'zendesk',
-      connectionConfig: { subdomain: 'acme' },
-      clientId: 'abc',
-    },
+    example: { template: 'zendesk', connectionConfig: { subdomain: '<subdomain>' }, clientId: '<client id>' },
   },
 )
 export type ProviderReplaceBody = Static<typeof ProviderReplaceBody>

@@ -61,7 +61,10 @@ export const EndpointBody = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false, example: { url: endpointExample.url, events: endpointExample.events } },
+  {
+    additionalProperties: false,
+    example: { url: '<https://your-service.example/hooks>', events: endpointExample.events },
+  },
 )
 export type EndpointBody = Static<typeof EndpointBody>
 

@@ -39,7 +39,7 @@ export interface CreatedAuthorization {
 
 export type StartResult =
   | { kind: 'redirect'; location: URL; authorizationId: string; binding: string; expiresAt: Date }
-  | { kind: 'failed'; error: FlowError; returnTo: string | null }
+  | { kind: 'failed'; error: FlowError; returnTo: string | null; providerId: string }
   | { kind: 'unknown' }
 
 type AuthorizationDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config' | 'now' | 'log'>
@@ -108,15 +108,21 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
       include: { provider: true, client: { select: { revokedAt: true } } },
     })
     if (!request) return { kind: 'unknown' }
+    const ended = (error: FlowError): StartResult => ({
+      kind: 'failed',
+      error,
+      returnTo: request.returnTo,
+      providerId: request.providerId,
+    })
     const now = deps.now()
     const failed = async (error: FlowError): Promise<StartResult> => {
       await prisma.authorizationRequest.updateMany({
         where: { id, status: 'created' },
         data: { status: 'failed', outcome: error, completedAt: now },
       })
-      return { kind: 'failed', error, returnTo: request.returnTo }
+      return ended(error)
     }
-    if (request.status !== 'created') return { kind: 'failed', error: 'invalid_state', returnTo: request.returnTo }
+    if (request.status !== 'created') return ended('invalid_state')
     if (request.expiresAt <= now) return failed('expired')
     // a caller revoked since it issued the link can no longer start it
     if (request.client.revokedAt) return failed('invalid_state')
@@ -128,10 +134,16 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
       // the request stays unopened: the user may try the link again
       const failure = classifyProviderError(err)
       deps.log.warn(
-        { provider: request.providerId, failure: failure.kind, reason: failure.message },
-        'discovery failed',
+        {
+          provider: request.providerId,
+          url: request.provider.issuer ?? request.provider.authorizationEndpoint,
+          failure: failure.kind,
+          errorCode: failure.code,
+          reason: failure.message,
+        },
+        `discovery failed: ${failure.message}`,
       )
-      return { kind: 'failed', error: 'provider_unavailable', returnTo: request.returnTo }
+      return ended('provider_unavailable')
     }
 
     const state = client.randomState()
@@ -152,7 +164,7 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
         nonce: nonce ?? null,
       },
     })
-    if (claimed.count !== 1) return { kind: 'failed', error: 'invalid_state', returnTo: request.returnTo }
+    if (claimed.count !== 1) return ended('invalid_state')
 
     const location = client.buildAuthorizationUrl(
       config,

@@ -175,7 +175,16 @@ async function exchange(
     }
   } catch (err) {
     const failure = classifyProviderError(err)
-    deps.log.warn({ provider: provider.id, failure: failure.kind, reason: failure.message }, 'code exchange failed')
+    deps.log.warn(
+      {
+        provider: provider.id,
+        url: provider.tokenEndpoint ?? provider.issuer,
+        failure: failure.kind,
+        errorCode: failure.code,
+        reason: failure.message,
+      },
+      `code exchange failed: ${failure.message}`,
+    )
     return { failure }
   }
 }

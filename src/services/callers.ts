@@ -4,7 +4,7 @@ import type { Deps } from '../deps.js'
 import { forbidden } from '../errors.js'
 import { hashApiKey } from './api-keys.js'
 
-/** An internal caller, authenticated by its API key. */
+/** An internal caller, authenticated by its API key (or, during a rotation's grace period, its previous one). */
 export interface Caller {
   id: string
   name: string
@@ -24,14 +24,24 @@ const MAX_CACHED_KEYS = 10_000
 export function createCallerService(deps: Pick<Deps, 'db' | 'now' | 'timing'>) {
   const { db } = deps
   const ttlMs = deps.timing.apiKeyCacheTtlMs
-  const cache = new Map<string, { caller: Caller | null; at: number }>()
+  const cache = new Map<string, { caller: Caller | null; at: number; until: number }>()
   const reading = new Map<string, Promise<Caller | null>>()
 
   async function read(apiKey: string, cacheKey: string): Promise<Caller | null> {
-    const row = await db.prisma.apiClient.findUnique({ where: { keyHash: hashApiKey(apiKey) } })
-    const caller = row && !row.revokedAt ? toCaller(row) : null
+    const keyHash = hashApiKey(apiKey)
+    const now = deps.now()
+    const row = await db.prisma.apiClient.findFirst({
+      where: {
+        revokedAt: null,
+        OR: [{ keyHash }, { previousKeyHash: keyHash, previousKeyExpiresAt: { gt: now } }],
+      },
+    })
+    const caller = row ? toCaller(row) : null
+    // a key kept by a rotation's grace period stops at its end, even while cached
+    const previous = row !== null && !Buffer.from(row.keyHash).equals(keyHash)
+    const until = previous ? (row.previousKeyExpiresAt?.getTime() ?? 0) : Infinity
     if (cache.size >= MAX_CACHED_KEYS) cache.delete(cache.keys().next().value as string)
-    cache.set(cacheKey, { caller, at: deps.now().getTime() })
+    cache.set(cacheKey, { caller, at: now.getTime(), until })
     return caller
   }
 
@@ -41,8 +51,9 @@ export function createCallerService(deps: Pick<Deps, 'db' | 'now' | 'timing'>) {
       // every authenticated request hashes its key: one call, without a Hash object, straight to the cache's key
       const cacheKey = hash('sha256', apiKey, 'base64')
       const hit = cache.get(cacheKey)
-      const age = hit ? deps.now().getTime() - hit.at : Infinity
-      if (hit && age >= 0 && age < ttlMs) return Promise.resolve(hit.caller)
+      const now = deps.now().getTime()
+      const age = hit ? now - hit.at : Infinity
+      if (hit && age >= 0 && age < ttlMs && now < hit.until) return Promise.resolve(hit.caller)
       let pending = reading.get(cacheKey)
       if (!pending) {
         pending = read(apiKey, cacheKey).finally(() => reading.delete(cacheKey))

@@ -192,7 +192,15 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
         ? null
         : new Date(now.getTime() + backoffSeconds(failureCount, { retryAfterSeconds }) * 1000)
     log.warn(
-      { connectionId: row.id, provider: row.providerId, trigger, failure: failure.kind, failureCount },
+      {
+        connectionId: row.id,
+        provider: row.providerId,
+        url: row.provider.tokenEndpoint ?? row.provider.issuer,
+        trigger,
+        failure: failure.kind,
+        errorCode: failure.code,
+        failureCount,
+      },
       `refresh failed: ${failure.message}`,
     )
     const saved = await storeUnderLease(trigger, failure.kind, () => outcomes.failed(hold, failure, { now, retryAt }))

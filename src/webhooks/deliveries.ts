@@ -38,6 +38,18 @@ function view(row: DeliveryRow): DeliveryView {
 
 export function createWebhookDeliveries({ db, now }: { db: Database; now: () => Date }) {
   return {
+    /** Deliveries not yet delivered nor given up, and how long the oldest has waited: the backlog alert's input. */
+    async backlog(): Promise<{ pending: number; oldestAgeSeconds: number }> {
+      const found = await db.prisma.webhookDelivery.aggregate({
+        where: { status: 'pending' },
+        _count: { _all: true },
+        _min: { createdAt: true },
+      })
+      const oldest = found._min.createdAt
+      const oldestAgeSeconds = oldest ? Math.max(0, (now().getTime() - oldest.getTime()) / 1000) : 0
+      return { pending: found._count._all, oldestAgeSeconds }
+    },
+
     /** Newest first. */
     async list(filter: DeliveryFilter, page: PageRequest): Promise<Page<DeliveryView>> {
       const where: Prisma.WebhookDeliveryWhereInput = {

@@ -11,7 +11,7 @@ import {
   startFlowEnv,
   type FlowEnv,
 } from '../support/flow.js'
-import { createCaller } from '../support/fixtures.js'
+import { createCaller, createProvider } from '../support/fixtures.js'
 
 let clockOffsetMs = 0
 const env = await startFlowEnv(t, {
@@ -283,17 +283,17 @@ t.test('returnTo not allowed and unknown providers are refused at POST /authoriz
     const unknown = await post({ provider: 'nope', userId: 'alice' })
     t.equal(unknown.statusCode, 403, 'a provider the caller is not allowed')
     t.equal(unknown.json().error, 'forbidden')
-    const missing = await env.app.inject({
-      method: 'POST',
-      url: '/admin/clients',
+    // allowed a provider that was deleted since
+    await createProvider(env.app, { id: 'ghost' })
+    const missing = await createCaller(env.app, { allowedProviders: ['ghost'] })
+    const deleted = await env.app.inject({
+      method: 'DELETE',
+      url: '/admin/providers/ghost',
       headers: { authorization: `Bearer ${env.config.ADMIN_TOKEN}` },
-      payload: { name: 'x', allowedProviders: ['ghost'] },
     })
-    const ghost = await post(
-      { provider: 'ghost', userId: 'alice' },
-      { authorization: `Bearer ${missing.json().apiKey}` },
-    )
-    t.equal(ghost.statusCode, 404, 'an allowed provider that does not exist')
+    t.equal(deleted.statusCode, 204)
+    const ghost = await post({ provider: 'ghost', userId: 'alice' }, missing.headers)
+    t.equal(ghost.statusCode, 404, 'an allowed provider that no longer exists')
     t.equal(ghost.json().error, 'not_found')
     t.equal((await post({ provider: 'idp', userId: 'alice' }, { authorization: 'Bearer nope' })).statusCode, 401)
     t.equal((await post({ provider: 'idp' })).statusCode, 400)

@@ -107,9 +107,9 @@ t.test('without returnTo the callback shows a page', async (t) => {
 
   const res = await fetch(callbackUrl, { redirect: 'manual', headers: { cookie } })
   t.equal(res.status, 200)
-  t.match(await res.text(), /<h1>Connected<\/h1>/)
+  t.match(await res.text(), /<h1>Connected to the provider<\/h1>/)
   t.match(res.headers.get('content-type'), /^text\/html/)
-  t.equal(res.headers.get('content-security-policy'), "default-src 'none'")
+  t.match(res.headers.get('content-security-policy'), /^default-src 'none'; style-src 'sha256-[^']+'; /)
   t.equal(res.headers.get('cache-control'), 'no-store')
   t.equal(res.headers.get('referrer-policy'), 'no-referrer')
   t.equal(await env.db.prisma.connection.count({ where: { userId: 'carol' } }), 1)

@@ -5,10 +5,11 @@ import { connect } from 'node:net'
 import t from 'tap'
 import { ADMIN_TOKEN, build } from '../helper.js'
 
-import { createCaller } from '../support/fixtures.js'
+import { createCaller, createProvider } from '../support/fixtures.js'
 import { loadOperations } from './support/operations.js'
 
 const { app } = await build(t, { background: false })
+await createProvider(app, { id: 'idp' })
 const caller = await createCaller(app, { allowedProviders: ['idp'] })
 const credentials = { admin: { authorization: `Bearer ${ADMIN_TOKEN}` }, caller: caller.headers }
 const big = JSON.stringify({ provider: 'idp', userId: 'u', padding: 'x'.repeat(70 * 1024) })

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { ADMIN_TOKEN, build } from '../helper.js'
 import { openTestDatabase } from '../support/database.js'
+import { createProvider } from '../support/fixtures.js'
 
 const REFUSED_WITHIN_MS = 5_000
 
@@ -13,6 +14,7 @@ t.test('a key revoked through one instance is refused by both within a few secon
   const one = await build(t, { db, background: false, instanceId: 'one' })
   const two = await build(t, { db, background: false, instanceId: 'two' })
   const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
+  await createProvider(one.app, { id: 'idp' })
   const created = await one.app.inject({
     method: 'POST',
     url: '/admin/clients',

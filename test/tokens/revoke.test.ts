@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import { ADMIN_TOKEN, build } from '../helper.js'
 import { connectUsers, expireConnections, startIdp } from '../support/token-fixture.js'
-import { createCaller } from '../support/fixtures.js'
+import { createCaller, createProvider } from '../support/fixtures.js'
 
 const admin = { authorization: `Bearer ${ADMIN_TOKEN}` }
 
@@ -36,6 +36,7 @@ t.test('DELETE /connections revokes at the provider, then holds nothing for the 
 t.test('DELETE /connections: 401 without a key, 403 for a provider not allowed', async (t) => {
   const { app } = await build(t, { background: false })
   const idp = await startIdp(t, app)
+  await createProvider(app, { id: 'someone-else' })
   const caller = await createCaller(app, { allowedProviders: ['someone-else'] })
   await connectUsers(app, idp, ['alice'])
   t.equal((await app.inject({ method: 'DELETE', url: '/connections/idp/alice' })).statusCode, 401)

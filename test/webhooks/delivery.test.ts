@@ -1,7 +1,7 @@
 import t from 'tap'
 import { connectionEventTypes } from '../../src/schemas/webhook.js'
 import { build } from '../helper.js'
-import { createCaller } from '../support/fixtures.js'
+import { createCaller, createProvider } from '../support/fixtures.js'
 import { changeStatus } from './fixtures.js'
 import { startReceiver } from './receiver.js'
 import { webhookWorld } from './world.js'
@@ -83,6 +83,7 @@ t.test('events reach the live callers allowed the provider, for the events they 
   }
   // allowed the provider though it did not create the connection: it can read the token, so it hears of it
   const other = await createCaller(w.app, { allowedProviders: ['acme'], name: 'support' })
+  await createProvider(w.app, { id: 'globex' })
   const elsewhere = await createCaller(w.app, { name: 'crm', allowedProviders: ['globex'] })
   const revoked = await createCaller(w.app, { allowedProviders: ['acme'], name: 'legacy' })
   const otherSecret = await register(other)

@@ -71,6 +71,7 @@ t.test('a caller registers its endpoint; the secret is shown once and kept encry
 
 t.test('each caller sees only its own endpoint; credentials are required', async (t) => {
   const { app, db } = await build(t, { background: false })
+  await createProvider(app)
   const one = await createCaller(app, { allowedProviders: ['acme'], name: 'one' })
   const two = await createCaller(app, { allowedProviders: ['acme'], name: 'two' })
   const put = (apiKey: string) =>
@@ -92,6 +93,7 @@ t.test('each caller sees only its own endpoint; credentials are required', async
 
 t.test('URLs and events are checked', async (t) => {
   const { app } = await build(t, { background: false })
+  await createProvider(app)
   const caller = await createCaller(app, { allowedProviders: ['acme'] })
   const put = (payload: object) =>
     app.inject({ method: 'PUT', url: '/webhook', headers: bearer(caller.apiKey), payload })
@@ -126,6 +128,7 @@ t.test('URLs and events are checked', async (t) => {
 
 t.test('the admin manages any caller endpoint', async (t) => {
   const { app, db } = await build(t, { background: false })
+  await createProvider(app)
   const caller = await createCaller(app, { allowedProviders: ['acme'] })
   const url = `/admin/clients/${caller.id}/webhook`
 

@@ -2,9 +2,14 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
 
+export interface SwaggerOptions {
+  /** Keep the token pasted into Authorize in the browser's local storage (DOCS_PERSIST_AUTHORIZATION). */
+  persistAuthorization: boolean
+}
+
 /** The OpenAPI document is built from the routes' own schemas; openapi.yaml is a copy of it (kept equal by a test). */
-export default fp(
-  async (app) => {
+export default fp<SwaggerOptions>(
+  async (app, { persistAuthorization }) => {
     await app.register(swagger, {
       // the UI's own routes (and anything else without a tag) stay out of the document
       hideUntagged: true,
@@ -48,8 +53,9 @@ export default fp(
         "style-src 'self' 'unsafe-inline'",
       ].join('; '),
       uiConfig: {
-        // the pasted token survives a reload (in this browser's localStorage), as operators expect
-        persistAuthorization: true,
+        // an admin token left in local storage outlives the session and is readable by anything on the origin: kept
+        // only when the operator asks for it
+        persistAuthorization,
         displayRequestDuration: true,
         docExpansion: 'list',
         defaultModelRendering: 'example',

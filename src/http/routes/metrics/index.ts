@@ -17,7 +17,7 @@ token_broker_connections{status="reauthorization_required"} 4
  */
 const metricsRoutes: FastifyPluginAsync = async (app) => {
   const { metrics } = app.deps
-  const { connections } = app.services
+  const { connections, webhookDeliveries } = app.services
 
   app.get(
     '/metrics',
@@ -34,7 +34,9 @@ const metricsRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (_request, reply) => {
-      const counts = await connections.countByStatus()
+      const [counts, backlog] = await Promise.all([connections.countByStatus(), webhookDeliveries.backlog()])
+      metrics.webhookBacklog.set(backlog.pending)
+      metrics.webhookOldestPending.set(backlog.oldestAgeSeconds)
       metrics.connections.reset()
       for (const status of new Set([...KNOWN_STATUSES, ...Object.keys(counts)])) {
         metrics.connections.set({ status }, counts[status] ?? 0)

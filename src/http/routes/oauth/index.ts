@@ -4,7 +4,7 @@ import { flowCookieName } from '../../../services/authorization.js'
 import type { FlowOutcome } from '../../../services/callback.js'
 import { flowCookiePath } from '../../../urls/public.js'
 import { errorResponse } from '../../schemas.js'
-import { flowPage, pageStatus } from './page.js'
+import { flowPage, PAGE_CSP, pageStatus } from './page.js'
 
 const redirect = (description: string) =>
   ({
@@ -16,9 +16,24 @@ const redirect = (description: string) =>
 const page = (description: string, example: string) =>
   ({ description, content: { 'text/html': { schema: { type: 'string', example } } } }) as const
 
+function sendPage(reply: FastifyReply, outcome: FlowOutcome | 'unknown', providerName: string | null) {
+  return reply
+    .code(pageStatus(outcome))
+    .header('content-security-policy', PAGE_CSP)
+    .header('x-content-type-options', 'nosniff')
+    .type('text/html; charset=utf-8')
+    .send(flowPage(outcome, providerName))
+}
+
 const oauthRoutes: FastifyPluginAsync = async (app) => {
   const { config } = app.deps
-  const { authorizations, callbacks } = app.services
+  const { authorizations, callbacks, providers } = app.services
+  // the page names the provider by its display name, when it has one
+  const displayName = (id: string) =>
+    providers.get(id).then(
+      (provider) => provider.displayName,
+      () => null,
+    )
   const cookieOptions = {
     path: flowCookiePath(config.PUBLIC_URL),
     httpOnly: true,
@@ -27,7 +42,13 @@ const oauthRoutes: FastifyPluginAsync = async (app) => {
   } as const
 
   // The browser leaves with a code or state in the URL it came from: nothing here may be cached or referred.
-  function finish(reply: FastifyReply, outcome: FlowOutcome, returnTo: string | null, result?: string) {
+  async function finish(
+    reply: FastifyReply,
+    outcome: FlowOutcome,
+    returnTo: string | null,
+    providerId: string,
+    result?: string,
+  ) {
     reply.header('cache-control', 'no-store').header('referrer-policy', 'no-referrer')
     if (returnTo) {
       const target = new URL(returnTo)
@@ -42,12 +63,7 @@ const oauthRoutes: FastifyPluginAsync = async (app) => {
       }
       return reply.redirect(target.href, 302)
     }
-    return reply
-      .code(pageStatus(outcome))
-      .header('content-security-policy', "default-src 'none'")
-      .header('x-content-type-options', 'nosniff')
-      .type('text/html; charset=utf-8')
-      .send(flowPage(outcome))
+    return sendPage(reply, outcome, await displayName(providerId))
   }
 
   app.get<{ Params: { id: string } }>(
@@ -75,14 +91,8 @@ const oauthRoutes: FastifyPluginAsync = async (app) => {
     },
     async (request, reply) => {
       const started = await authorizations.start(request.params.id)
-      if (started.kind === 'unknown') {
-        return reply
-          .code(404)
-          .type('text/html; charset=utf-8')
-          .header('cache-control', 'no-store')
-          .send(flowPage('unknown'))
-      }
-      if (started.kind === 'failed') return finish(reply, started.error, started.returnTo)
+      if (started.kind === 'unknown') return sendPage(reply.header('cache-control', 'no-store'), 'unknown', null)
+      if (started.kind === 'failed') return finish(reply, started.error, started.returnTo, started.providerId)
       reply.setCookie(flowCookieName(started.authorizationId), started.binding, {
         ...cookieOptions,
         signed: true,
@@ -156,7 +166,7 @@ const oauthRoutes: FastifyPluginAsync = async (app) => {
         },
       })
       if (result.authorizationId) reply.clearCookie(flowCookieName(result.authorizationId), cookieOptions)
-      return finish(reply, result.outcome, result.returnTo, result.result)
+      return finish(reply, result.outcome, result.returnTo, request.params.provider, result.result)
     },
   )
 }
