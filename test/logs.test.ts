@@ -69,7 +69,7 @@ t.test('a provider that cannot be reached is logged with its URL and the error c
   })
   const start = await app.inject({ method: 'GET', url: new URL(created.json().url).pathname })
   t.equal(start.statusCode, 503)
-  const line = logs.lines.map((text) => JSON.parse(text)).find((entry) => /^discovery failed/.test(entry.msg))
+  const line = logs.lines.map((text) => JSON.parse(text)).find((entry) => /^discovery failed: /.test(entry.msg))
   t.match(line, {
     level: 40,
     msg: 'discovery failed: could not reach the provider',

@@ -30,6 +30,7 @@ export class ProviderRegistry {
   readonly #options: RegistryOptions
   readonly #cache = new Map<string, { version: number; config: Promise<client.Configuration> }>()
   readonly #fetch: typeof globalThis.fetch
+  readonly #invalidated: ((providerId: string) => void)[] = []
 
   constructor(options: RegistryOptions) {
     this.#options = options
@@ -73,6 +74,12 @@ export class ProviderRegistry {
 
   invalidate(providerId: string): void {
     this.#cache.delete(providerId)
+    for (const listener of this.#invalidated) listener(providerId)
+  }
+
+  /** Calls `listener` whenever a provider changed, so what others keep of it can be dropped too. */
+  onInvalidate(listener: (providerId: string) => void): void {
+    this.#invalidated.push(listener)
   }
 
   async #build(provider: Provider): Promise<client.Configuration> {

@@ -4,9 +4,10 @@
 import { createHash, randomBytes } from 'node:crypto'
 import * as client from 'openid-client'
 import { cipherContext } from '../crypto/keyring.js'
+import { createAuthorizationRequestWriter } from '../db/authorization-requests.js'
 import type { AuthorizationRequest, Provider } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
-import { BrokerError, invalidRequest, notFound } from '../errors.js'
+import { BrokerError, invalidRequest, notFound, unauthorized } from '../errors.js'
 import type { Dialect } from '../providers/dialect.js'
 import { classifyProviderError } from '../providers/failures.js'
 import { FLOW_TTL_SECONDS, type AuthorizationBody } from '../schemas/authorization.js'
@@ -17,6 +18,8 @@ import { scopeList } from './provider-input.js'
 import { assertScopesAllowed } from './scopes.js'
 
 const PURGE_AFTER_MS = 24 * 60 * 60 * 1000
+// how long a start link's view of its provider may lag a change made by another instance (this one's are seen at once)
+const PROVIDER_TTL_MS = 5_000
 const AUTHORIZATION_ID = /^[A-Za-z0-9_-]{22}$/
 
 /** How a flow can end besides `connected`; these are the `error` values sent to returnTo. */
@@ -47,7 +50,25 @@ type AuthorizationDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config' | 
 /** The first half of the flow: start links for callers, and opening them in the user's browser. */
 export function createAuthorizationService(deps: AuthorizationDeps) {
   const { prisma } = deps.db
+  const requests = createAuthorizationRequestWriter(deps.db)
+  const providers = new Map<string, { provider: Promise<Provider | null>; at: number }>()
+  deps.providers.onInvalidate((id) => providers.delete(id))
   let lastPurge = 0
+
+  // concurrent start links for one provider share one read of it
+  function providerFor(id: string, now: number): Promise<Provider | null> {
+    const known = providers.get(id)
+    if (known && now - known.at >= 0 && now - known.at < PROVIDER_TTL_MS) return known.provider
+    const provider = prisma.provider.findUnique({ where: { id } })
+    const entry = { provider, at: now }
+    providers.set(id, entry)
+    const drop = () => {
+      if (providers.get(id) === entry) providers.delete(id)
+    }
+    // an unknown provider is not kept: it may be created next
+    provider.then((found) => found ?? drop(), drop)
+    return provider
+  }
 
   // Finished and abandoned requests are kept a day (for support questions), then dropped; at most once a minute.
   function purgeOldRequests(now: Date): void {
@@ -72,15 +93,15 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
     if (body.confirm && returnTo === null) {
       throw invalidRequest('confirm needs returnTo: the one-time result of the flow is sent there')
     }
-    const provider = await prisma.provider.findUnique({ where: { id: body.provider } })
+    const now = deps.now()
+    const provider = await providerFor(body.provider, now.getTime())
     if (!provider) throw notFound('provider')
     if (body.scopes) assertScopesAllowed(body.scopes, provider.allowedScopes)
 
-    const now = deps.now()
     const id = randomBytes(16).toString('base64url')
     const expiresAt = new Date(now.getTime() + FLOW_TTL_SECONDS * 1000)
-    await prisma.authorizationRequest.create({
-      data: {
+    await requests
+      .insert({
         id,
         providerId: provider.id,
         clientId: caller.id,
@@ -91,8 +112,13 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
         expiresAt,
         allowAccountChange: body.allowAccountChange ?? false,
         confirm: body.confirm ?? false,
-      },
-    })
+      })
+      .catch((err: unknown) => {
+        // the provider or the caller was deleted by another instance since this one read it
+        const { code, constraint } = (err ?? {}) as { code?: unknown; constraint?: unknown }
+        if (code === '23503') throw String(constraint).includes('provider') ? notFound('provider') : unauthorized()
+        throw err
+      })
     purgeOldRequests(now)
     return { id, url: startUrl(deps.config.PUBLIC_URL, id).href, expiresAt }
   }
