@@ -119,6 +119,46 @@ t.test('200 with an error body (GitHub App): dead at the first refresh; an HTML 
   await deadAtFirstRefresh(t, env, 'u1')
 })
 
+t.test('GitHub: bad_refresh_token is a dead grant whatever the status; a wrong client secret is ours', async (t) => {
+  const answer: QuirksOptions['answer'] = ({ tokens }) => ({
+    body: {
+      access_token: tokens.access,
+      expires_in: 28800,
+      refresh_token: tokens.refresh,
+      refresh_token_expires_in: 15897600,
+      scope: '',
+      token_type: 'bearer',
+    },
+  })
+  const badRefreshToken = {
+    error: 'bad_refresh_token',
+    error_description: 'The refresh token passed is incorrect or expired.',
+    error_uri: 'https://docs.github.com',
+  }
+  for (const template of ['github', 'github-app']) {
+    for (const status of [200, 400]) {
+      const env = await world(t, { answer, dead: { status, body: badRefreshToken } }, { id: 'gh', template })
+      await env.connect('u1')
+      await transientStaysActive(t, env, 'u1', { status: 503, body: { message: 'Service Unavailable' } })
+      await deadAtFirstRefresh(t, env, 'u1')
+    }
+  }
+
+  for (const status of [200, 401]) {
+    const env = await world(t, { answer }, { id: 'gh', template: 'github' })
+    await env.connect('u1')
+    env.server.failNext({
+      status,
+      body: { error: 'incorrect_client_credentials', error_description: 'The client_id and/or client_secret passed.' },
+    })
+    const refreshed = await env.refresh('u1')
+    t.not(refreshed.json().error, 'reauthorization_required', `HTTP ${status}: ${refreshed.body}`)
+    t.match(await env.connection('u1'), { status: 'active' }, `HTTP ${status}: the connection stays active`)
+    const provider = await env.db.prisma.provider.findUniqueOrThrow({ where: { id: 'gh' } })
+    t.equal(provider.credentialsStatus, 'invalid_client', `HTTP ${status}: the provider's credentials are flagged`)
+  }
+})
+
 t.test('form-encoded answers and errors (GitHub without Accept: application/json)', async (t) => {
   const form = 'application/x-www-form-urlencoded; charset=utf-8'
   const env = await world(
