@@ -747,14 +747,7 @@ t.test('every catalogue template renders its documented requests', async (t) => 
   const built = await build(t, { fetch: provider.fetch, config: { PUBLIC_URL: new URL(PUBLIC_URL) } })
   const admin = (method: 'POST' | 'GET', url: string, payload?: object) =>
     built.app.inject({ method, url, headers: adminHeaders, ...(payload ? { payload } : {}) })
-  const names = Object.keys(documented)
-  const caller = await admin('POST', '/admin/clients', {
-    name: 'catalogue',
-    allowedProviders: names,
-    allowedReturnTo: ['https://app.example.com/'],
-  })
-  const env = { ...built, apiKey: (caller.json() as { apiKey: string }).apiKey }
-
+  // every provider first: a caller may be allowed only providers that exist
   for (const template of templates) {
     const name = template.name
     const shape = documented[name] as Documented
@@ -773,7 +766,18 @@ t.test('every catalogue template renders its documented requests', async (t) => 
       shape.revoke,
       `${name}: revocation endpoint`,
     )
+  }
+  const caller = await admin('POST', '/admin/clients', {
+    name: 'catalogue',
+    allowedProviders: Object.keys(documented),
+    allowedReturnTo: ['https://app.example.com/'],
+  })
+  t.equal(caller.statusCode, 201, caller.body)
+  const env = { ...built, apiKey: (caller.json() as { apiKey: string }).apiKey }
 
+  for (const template of templates) {
+    const name = template.name
+    const shape = documented[name] as Documented
     const { location, cookie } = await start(t, env, name)
     const params = location.searchParams
     t.equal(location.origin + location.pathname, shape.authorize, `${name}: authorization endpoint`)
