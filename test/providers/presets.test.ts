@@ -375,6 +375,8 @@ interface Documented {
   /** The RFC 7009 revocation endpoint the provider documents, when there is one the broker can call. */
   revoke?: string
   authorizeParams?: Record<string, string>
+  /** Parameters the provider documents for the code exchange beyond RFC 6749's. */
+  tokenParams?: Record<string, string>
   /** The parameter scopes go in and how they are joined; null: the provider takes no scope parameter. */
   scopes: { param: string; separator: ' ' | ',' } | null
   token: string
@@ -536,6 +538,8 @@ const documented: Record<string, Documented> = {
     authorize: 'https://acme-store.myshopify.com/admin/oauth/authorize',
     scopes: comma,
     token: 'https://acme-store.myshopify.com/admin/oauth/access_token',
+    // expiring offline tokens, with a refresh token (https://shopify.dev/changelog/offline-access-tokens-now-support-expiry-and-refresh)
+    tokenParams: { expiring: '1' },
     auth: 'post',
     pkce: false,
   },
@@ -824,6 +828,7 @@ t.test('every catalogue template renders its documented requests', async (t) => 
     t.equal(exchange?.body.get('code'), CODE)
     t.equal(exchange?.body.get('redirect_uri'), `${PUBLIC_URL}/oauth/${name}/callback`)
     t.equal(exchange?.body.has('code_verifier'), shape.pkce, `${name}: a code_verifier only with PKCE`)
+    t.match(Object.fromEntries(exchange?.body ?? []), shape.tokenParams ?? {}, `${name}: documented token parameters`)
     assertClientAuth(t, exchange, shape.auth, `${name} exchange`)
 
     const connection = await built.db.prisma.connection.findFirstOrThrow({ where: { providerId: name } })

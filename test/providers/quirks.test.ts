@@ -214,6 +214,36 @@ t.test('errors in fields of their own (HubSpot status, Twitch message); 429 is t
   await deadAtFirstRefresh(t, twitch, 'u1')
 })
 
+t.test('Shopify: the token request asks for an expiring offline token, which refreshes', async (t) => {
+  const env = await world(
+    t,
+    {
+      answer: ({ tokens, request }) => ({
+        body:
+          request.params.expiring === '1' || request.params.grant_type === 'refresh_token'
+            ? {
+                access_token: tokens.access,
+                scope: 'read_products',
+                expires_in: 3600,
+                refresh_token: tokens.refresh,
+                refresh_token_expires_in: 7776000,
+              }
+            : { access_token: tokens.access, scope: 'read_products' },
+      }),
+    },
+    { id: 'shop-acme', template: 'shopify', connectionConfig: { shop: 'acme-store' } },
+  )
+  await env.connect('u1')
+  t.match(env.server.requests[0], {
+    host: 'acme-store.myshopify.com',
+    path: '/admin/oauth/access_token',
+    params: { grant_type: 'authorization_code', expiring: '1', client_id: 'quirks-client' },
+  })
+  t.match(await env.connection('u1'), { lifetimeSeconds: 3600 }, 'an expiring token')
+  t.equal((await env.refresh('u1')).statusCode, 200, 'refreshed with its refresh token')
+  t.match(env.server.requests.at(-1), { path: '/admin/oauth/access_token', params: { grant_type: 'refresh_token' } })
+})
+
 t.test('nested tokens (Slack authed_user), metadata from the answer, ok:false errors', async (t) => {
   const env = await world(
     t,
