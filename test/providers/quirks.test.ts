@@ -214,6 +214,67 @@ t.test('errors in fields of their own (HubSpot status, Twitch message); 429 is t
   await deadAtFirstRefresh(t, twitch, 'u1')
 })
 
+t.test(
+  'Microsoft: a refresh that needs the user to sign in again (interaction_required) ends the connection',
+  async (t) => {
+    const answer: QuirksOptions['answer'] = ({ tokens }) => ({
+      body: {
+        token_type: 'Bearer',
+        scope: 'User.Read',
+        expires_in: 3599,
+        ext_expires_in: 3599,
+        access_token: tokens.access,
+        refresh_token: tokens.refresh,
+      },
+    })
+    const signInAgain: QuirkAnswer[] = [
+      {
+        status: 400,
+        body: {
+          error: 'interaction_required',
+          error_description: 'AADSTS50076: you must use multi-factor authentication to access this resource.',
+          error_codes: [50076],
+          suberror: 'basic_action',
+        },
+      },
+      {
+        status: 400,
+        body: {
+          error: 'consent_required',
+          error_description: 'AADSTS65001: The user or administrator has not consented to use the application.',
+          error_codes: [65001],
+        },
+      },
+      {
+        status: 400,
+        body: {
+          error: 'invalid_grant',
+          error_description: 'AADSTS65001: The user or administrator has not consented to use the application.',
+          error_codes: [65001],
+          suberror: 'consent_required',
+        },
+      },
+    ]
+    for (const dead of signInAgain) {
+      const env = await world(
+        t,
+        { answer, dead },
+        { id: 'entra', template: 'microsoft', connectionConfig: { tenant: 'contoso.onmicrosoft.com' } },
+      )
+      await env.connect('u1')
+      await transientStaysActive(t, env, 'u1', {
+        status: 503,
+        body: { error: 'temporarily_unavailable', error_description: 'AADSTS90033: A transient error has occurred.' },
+      })
+      await deadAtFirstRefresh(t, env, 'u1')
+      t.match(env.server.requests.at(-1), {
+        host: 'login.microsoftonline.com',
+        path: '/contoso.onmicrosoft.com/oauth2/v2.0/token',
+      })
+    }
+  },
+)
+
 t.test('Shopify: the token request asks for an expiring offline token, which refreshes', async (t) => {
   const env = await world(
     t,
