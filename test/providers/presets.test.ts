@@ -375,6 +375,8 @@ interface Documented {
   /** The RFC 7009 revocation endpoint the provider documents, when there is one the broker can call. */
   revoke?: string
   authorizeParams?: Record<string, string>
+  /** Parameters the provider documents for the code exchange beyond RFC 6749's. */
+  tokenParams?: Record<string, string>
   /** The parameter scopes go in and how they are joined; null: the provider takes no scope parameter. */
   scopes: { param: string; separator: ' ' | ',' } | null
   token: string
@@ -536,6 +538,8 @@ const documented: Record<string, Documented> = {
     authorize: 'https://acme-store.myshopify.com/admin/oauth/authorize',
     scopes: comma,
     token: 'https://acme-store.myshopify.com/admin/oauth/access_token',
+    // expiring offline tokens, with a refresh token (https://shopify.dev/changelog/offline-access-tokens-now-support-expiry-and-refresh)
+    tokenParams: { expiring: '1' },
     auth: 'post',
     pkce: false,
   },
@@ -646,7 +650,8 @@ const documented: Record<string, Documented> = {
     token: 'https://api.figma.com/v1/oauth/token',
     refresh: 'https://api.figma.com/v1/oauth/refresh',
     auth: 'basic',
-    pkce: true,
+    // PKCE is not in the docs read; Nango's providers.yaml disables it too
+    pkce: false,
   },
   okta: {
     docs: 'https://developer.okta.com/docs/guides/implement-grant-type/authcode/main/',
@@ -688,7 +693,8 @@ const documented: Record<string, Documented> = {
     token: 'https://oauth.pipedrive.com/oauth/token',
     revoke: 'https://oauth.pipedrive.com/oauth/revoke',
     auth: 'basic',
-    pkce: true,
+    // the authorization request documents client_id, redirect_uri and state only
+    pkce: false,
   },
   calendly: {
     docs: 'https://developer.calendly.com/how-to-access-calendly-data-on-behalf-of-authenticated-users',
@@ -747,6 +753,7 @@ t.test('every catalogue template renders its documented requests', async (t) => 
   const built = await build(t, { fetch: provider.fetch, config: { PUBLIC_URL: new URL(PUBLIC_URL) } })
   const admin = (method: 'POST' | 'GET', url: string, payload?: object) =>
     built.app.inject({ method, url, headers: adminHeaders, ...(payload ? { payload } : {}) })
+  // every provider first: a caller may be allowed only providers that exist
   for (const template of templates) {
     const name = template.name
     const shape = documented[name] as Documented
@@ -765,14 +772,18 @@ t.test('every catalogue template renders its documented requests', async (t) => 
       shape.revoke,
       `${name}: revocation endpoint`,
     )
+  }
+  const caller = await admin('POST', '/admin/clients', {
+    name: 'catalogue',
+    allowedProviders: Object.keys(documented),
+    allowedReturnTo: ['https://app.example.com/'],
+  })
+  t.equal(caller.statusCode, 201, caller.body)
+  const env = { ...built, apiKey: (caller.json() as { apiKey: string }).apiKey }
 
-    // a caller may be allowed only providers that exist
-    const caller = await admin('POST', '/admin/clients', {
-      name: `catalogue-${name}`,
-      allowedProviders: [name],
-      allowedReturnTo: ['https://app.example.com/'],
-    })
-    const env = { ...built, apiKey: (caller.json() as { apiKey: string }).apiKey }
+  for (const template of templates) {
+    const name = template.name
+    const shape = documented[name] as Documented
     const { location, cookie } = await start(t, env, name)
     const params = location.searchParams
     t.equal(location.origin + location.pathname, shape.authorize, `${name}: authorization endpoint`)
@@ -787,6 +798,7 @@ t.test('every catalogue template renders its documented requests', async (t) => 
       t.notOk(params.has('scope'), `${name}: no scope parameter`)
     }
     t.equal(params.get('code_challenge_method'), shape.pkce ? 'S256' : null, `${name}: PKCE`)
+    t.equal(params.has('code_challenge'), shape.pkce, `${name}: a code_challenge only with PKCE`)
 
     provider.tokenRequests.length = 0
     provider.answer(() => ({
@@ -815,6 +827,8 @@ t.test('every catalogue template renders its documented requests', async (t) => 
     t.equal(exchange?.body.get('grant_type'), 'authorization_code')
     t.equal(exchange?.body.get('code'), CODE)
     t.equal(exchange?.body.get('redirect_uri'), `${PUBLIC_URL}/oauth/${name}/callback`)
+    t.equal(exchange?.body.has('code_verifier'), shape.pkce, `${name}: a code_verifier only with PKCE`)
+    t.match(Object.fromEntries(exchange?.body ?? []), shape.tokenParams ?? {}, `${name}: documented token parameters`)
     assertClientAuth(t, exchange, shape.auth, `${name} exchange`)
 
     const connection = await built.db.prisma.connection.findFirstOrThrow({ where: { providerId: name } })

@@ -119,6 +119,46 @@ t.test('200 with an error body (GitHub App): dead at the first refresh; an HTML 
   await deadAtFirstRefresh(t, env, 'u1')
 })
 
+t.test('GitHub: bad_refresh_token is a dead grant whatever the status; a wrong client secret is ours', async (t) => {
+  const answer: QuirksOptions['answer'] = ({ tokens }) => ({
+    body: {
+      access_token: tokens.access,
+      expires_in: 28800,
+      refresh_token: tokens.refresh,
+      refresh_token_expires_in: 15897600,
+      scope: '',
+      token_type: 'bearer',
+    },
+  })
+  const badRefreshToken = {
+    error: 'bad_refresh_token',
+    error_description: 'The refresh token passed is incorrect or expired.',
+    error_uri: 'https://docs.github.com',
+  }
+  for (const template of ['github', 'github-app']) {
+    for (const status of [200, 400]) {
+      const env = await world(t, { answer, dead: { status, body: badRefreshToken } }, { id: 'gh', template })
+      await env.connect('u1')
+      await transientStaysActive(t, env, 'u1', { status: 503, body: { message: 'Service Unavailable' } })
+      await deadAtFirstRefresh(t, env, 'u1')
+    }
+  }
+
+  for (const status of [200, 401]) {
+    const env = await world(t, { answer }, { id: 'gh', template: 'github' })
+    await env.connect('u1')
+    env.server.failNext({
+      status,
+      body: { error: 'incorrect_client_credentials', error_description: 'The client_id and/or client_secret passed.' },
+    })
+    const refreshed = await env.refresh('u1')
+    t.not(refreshed.json().error, 'reauthorization_required', `HTTP ${status}: ${refreshed.body}`)
+    t.match(await env.connection('u1'), { status: 'active' }, `HTTP ${status}: the connection stays active`)
+    const provider = await env.db.prisma.provider.findUniqueOrThrow({ where: { id: 'gh' } })
+    t.equal(provider.credentialsStatus, 'invalid_client', `HTTP ${status}: the provider's credentials are flagged`)
+  }
+})
+
 t.test('form-encoded answers and errors (GitHub without Accept: application/json)', async (t) => {
   const form = 'application/x-www-form-urlencoded; charset=utf-8'
   const env = await world(
@@ -172,6 +212,97 @@ t.test('errors in fields of their own (HubSpot status, Twitch message); 429 is t
   )
   await twitch.connect('u1')
   await deadAtFirstRefresh(t, twitch, 'u1')
+})
+
+t.test(
+  'Microsoft: a refresh that needs the user to sign in again (interaction_required) ends the connection',
+  async (t) => {
+    const answer: QuirksOptions['answer'] = ({ tokens }) => ({
+      body: {
+        token_type: 'Bearer',
+        scope: 'User.Read',
+        expires_in: 3599,
+        ext_expires_in: 3599,
+        access_token: tokens.access,
+        refresh_token: tokens.refresh,
+      },
+    })
+    const signInAgain: QuirkAnswer[] = [
+      {
+        status: 400,
+        body: {
+          error: 'interaction_required',
+          error_description: 'AADSTS50076: you must use multi-factor authentication to access this resource.',
+          error_codes: [50076],
+          suberror: 'basic_action',
+        },
+      },
+      {
+        status: 400,
+        body: {
+          error: 'consent_required',
+          error_description: 'AADSTS65001: The user or administrator has not consented to use the application.',
+          error_codes: [65001],
+        },
+      },
+      {
+        status: 400,
+        body: {
+          error: 'invalid_grant',
+          error_description: 'AADSTS65001: The user or administrator has not consented to use the application.',
+          error_codes: [65001],
+          suberror: 'consent_required',
+        },
+      },
+    ]
+    for (const dead of signInAgain) {
+      const env = await world(
+        t,
+        { answer, dead },
+        { id: 'entra', template: 'microsoft', connectionConfig: { tenant: 'contoso.onmicrosoft.com' } },
+      )
+      await env.connect('u1')
+      await transientStaysActive(t, env, 'u1', {
+        status: 503,
+        body: { error: 'temporarily_unavailable', error_description: 'AADSTS90033: A transient error has occurred.' },
+      })
+      await deadAtFirstRefresh(t, env, 'u1')
+      t.match(env.server.requests.at(-1), {
+        host: 'login.microsoftonline.com',
+        path: '/contoso.onmicrosoft.com/oauth2/v2.0/token',
+      })
+    }
+  },
+)
+
+t.test('Shopify: the token request asks for an expiring offline token, which refreshes', async (t) => {
+  const env = await world(
+    t,
+    {
+      answer: ({ tokens, request }) => ({
+        body:
+          request.params.expiring === '1' || request.params.grant_type === 'refresh_token'
+            ? {
+                access_token: tokens.access,
+                scope: 'read_products',
+                expires_in: 3600,
+                refresh_token: tokens.refresh,
+                refresh_token_expires_in: 7776000,
+              }
+            : { access_token: tokens.access, scope: 'read_products' },
+      }),
+    },
+    { id: 'shop-acme', template: 'shopify', connectionConfig: { shop: 'acme-store' } },
+  )
+  await env.connect('u1')
+  t.match(env.server.requests[0], {
+    host: 'acme-store.myshopify.com',
+    path: '/admin/oauth/access_token',
+    params: { grant_type: 'authorization_code', expiring: '1', client_id: 'quirks-client' },
+  })
+  t.match(await env.connection('u1'), { lifetimeSeconds: 3600 }, 'an expiring token')
+  t.equal((await env.refresh('u1')).statusCode, 200, 'refreshed with its refresh token')
+  t.match(env.server.requests.at(-1), { path: '/admin/oauth/access_token', params: { grant_type: 'refresh_token' } })
 })
 
 t.test('nested tokens (Slack authed_user), metadata from the answer, ok:false errors', async (t) => {

@@ -90,6 +90,42 @@ t.test("Nango's format: mapped fields, ignored ones reported per entry, unsuppor
   t.ok(catalogue.get('github'), 'the built-in templates stay')
 })
 
+t.test("Nango's parameters that YAML reads as numbers or booleans are sent as they are written", async (t) => {
+  // as Nango's providers.yaml writes its shopify and twitch entries
+  const { catalogue, notices } = loadCatalogue(
+    file(
+      'nango-params.yaml',
+      `
+shopify:
+  display_name: Shopify (OAuth)
+  auth_mode: OAUTH2
+  authorization_url: https://\${connectionConfig.subdomain}.myshopify.com/admin/oauth/authorize
+  token_url: https://\${connectionConfig.subdomain}.myshopify.com/admin/oauth/access_token
+  token_params:
+    expiring: 1
+  docs: https://nango.dev/docs/integrations/all/shopify
+  connection_config:
+    subdomain:
+      type: string
+      title: Subdomain
+      pattern: '^[a-zA-Z0-9-]+$'
+twitch:
+  display_name: Twitch
+  auth_mode: OAUTH2
+  authorization_url: https://id.twitch.tv/oauth2/authorize
+  token_url: https://id.twitch.tv/oauth2/token
+  authorization_params:
+    response_type: code
+    force_verify: false
+  docs: https://nango.dev/docs/integrations/all/twitch
+`,
+    ),
+  )
+  t.same(notices, [])
+  t.match(catalogue.get('shopify'), { tokenParams: { expiring: '1' } })
+  t.match(catalogue.get('twitch'), { authorizationParams: { response_type: 'code', force_verify: 'false' } })
+})
+
 t.test('our format in a file adds and replaces templates; a broken one stops the start naming it', async (t) => {
   const ours = file(
     'ours.yaml',

@@ -74,9 +74,9 @@ export function mapNangoEntry(
   url('authorizationEndpoint', entry.authorization_url)
   url('tokenEndpoint', entry.token_url)
   url('refreshEndpoint', entry.refresh_url)
-  set('authorizationParams', entry.authorization_params)
-  set('tokenParams', entry.token_params)
-  set('refreshParams', entry.refresh_params)
+  set('authorizationParams', paramsOf(entry.authorization_params))
+  set('tokenParams', paramsOf(entry.token_params))
+  set('refreshParams', paramsOf(entry.refresh_params))
   set('scopeSeparator', entry.scope_separator)
   set('scopes', entry.default_scopes)
   if (entry.disable_pkce === true) template.pkce = false
@@ -98,6 +98,20 @@ export function mapNangoEntry(
   if (Object.keys(metadata).length > 0) template.metadata = metadata
   if (entry.connection_config !== undefined) template.connectionConfig = connectionConfigOf(entry.connection_config)
   return { template, ignored }
+}
+
+/**
+ * Parameters as they go on the wire: Nango's YAML writes some unquoted (shopify's `expiring: 1`, twitch's
+ * `force_verify: false`), which YAML reads as numbers and booleans. Anything else is left for the schema to refuse.
+ */
+function paramsOf(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value
+  return Object.fromEntries(
+    Object.entries(value).map(([name, param]) => [
+      name,
+      typeof param === 'number' || typeof param === 'boolean' ? String(param) : param,
+    ]),
+  )
 }
 
 function connectionConfigOf(value: unknown): ConnectionConfigField[] | unknown {
