@@ -24,7 +24,7 @@ export function createServices(deps: Deps) {
   const now = () => deps.now().getTime()
   const tokenCache = new TokenCache({ ttlMs: deps.timing.tokenCacheTtlMs, now })
   const outage = new DatabaseOutage(
-    { graceMs: deps.config.DATABASE_OUTAGE_GRACE_SECONDS * 1000, windowMs: RECALL_WINDOW_MS },
+    { graceMs: deps.config.DB_OUTAGE_GRACE_SECONDS * 1000, windowMs: RECALL_WINDOW_MS },
     now,
     deps.log,
   )

@@ -26,7 +26,7 @@ const { app } = await build(t, {
   db,
   background: false,
   now,
-  config: { DATABASE_OUTAGE_GRACE_SECONDS: GRACE_SECONDS },
+  config: { DB_OUTAGE_GRACE_SECONDS: GRACE_SECONDS },
   timing: { providerTimeoutSeconds: 2 },
 })
 const idp = await startIdp(t, app, { accessTokenTtl: 3600 })

@@ -16,10 +16,10 @@ const OUTAGE_MS = 20_000
 const AFTER_MS = 10_000
 const RECOVERY_BOUND_MS = 5_000
 
-export const databaseOutageCached: Scenario = async ({ log }) => {
+export const outageReads: Scenario = async ({ log }) => {
   const expect = new Expectations()
   const world = await createWorld({
-    name: 'database-outage-cached',
+    name: 'outage-reads',
     authServer: { accessTokenTtl: 3600 },
     broker: { LOG_LEVEL: process.env.BROKER_LOG_LEVEL ?? 'warn' },
   })
