@@ -173,6 +173,11 @@ const schema = {
     doc: 'refresh tokens that expire within this window',
   },
   REFRESH_CONCURRENCY: { parse: int(1, 256), default: '8', doc: 'refreshes in flight per instance' },
+  DB_OUTAGE_GRACE_SECONDS: {
+    parse: int(0, 3600),
+    default: '300',
+    doc: 'while the database is unreachable, tokens and API keys read in the minute before are served this long (0: off)',
+  },
   LOG_LEVEL: { parse: oneOf(LOG_LEVELS), default: 'info', doc: 'pino level (health probes log at debug)' },
   LOG_FORMAT: {
     parse: oneOf(['json', 'pretty']),

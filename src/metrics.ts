@@ -26,6 +26,12 @@ export function createMetrics(sources: MetricSources) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    servedDuringOutage: new Counter({
+      name: 'token_broker_served_during_database_outage_total',
+      help: 'Answers given from what was read before a database outage, by what (token, api_key)',
+      labelNames: ['what'] as const,
+      registers: [registry],
+    }),
     refreshes: new Counter({
       name: 'token_broker_refreshes_total',
       help: 'Refresh grants, by trigger (scheduler, on_demand, admin) and outcome (success, invalid_grant, invalid_client, transient, rejected)',

@@ -1,8 +1,11 @@
 // Internal callers: who an API key belongs to, and what a caller may touch.
 import { hash } from 'node:crypto'
+import { isDatabaseUnavailable } from '../db/errors.js'
+import type { ApiClient } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
 import { forbidden } from '../errors.js'
 import { hashApiKey } from './api-keys.js'
+import { LastKnown, type DatabaseOutage } from './database-outage.js'
 
 /** An internal caller, authenticated by its API key (or, during a rotation's grace period, its previous one). */
 export interface Caller {
@@ -14,35 +17,68 @@ export interface Caller {
   allowedReturnTo: string[]
 }
 
+export type CallerChange = 'updated' | 'key_rotated' | 'revoked'
+
 const MAX_CACHED_KEYS = 10_000
 
 /**
  * Looks up the caller of an API key. A looked-up key (found or not) is trusted for `apiKeyCacheTtlMs` of the injected
  * clock, which bounds how late another instance's revocation takes effect; when a busy caller's entry expires, its
- * requests in flight share one read instead of making one each.
+ * requests in flight share one read instead of making one each. While the database is unavailable, a key found valid
+ * shortly before the outage is still accepted for the outage's grace (see database-outage.ts), never past the end of a
+ * rotation's grace; a known key since found revoked, or revoked by this process, is refused.
  */
-export function createCallerService(deps: Pick<Deps, 'db' | 'now' | 'timing'>) {
+export function createCallerService(deps: Pick<Deps, 'db' | 'now' | 'timing' | 'metrics'>, outage: DatabaseOutage) {
   const { db } = deps
   const ttlMs = deps.timing.apiKeyCacheTtlMs
   const cache = new Map<string, { caller: Caller | null; at: number; until: number }>()
   const reading = new Map<string, Promise<Caller | null>>()
+  // by the hash of the key, as the cache: the key itself is never kept. A null caller: a known key found revoked since;
+  // unknown keys are not kept, so that presenting random ones cannot push the known ones out.
+  const lastKnown = new LastKnown<{ caller: Caller | null; until: number }>(outage, () => deps.now().getTime())
 
   async function read(apiKey: string, cacheKey: string): Promise<Caller | null> {
     const keyHash = hashApiKey(apiKey)
     const now = deps.now()
-    const row = await db.prisma.apiClient.findFirst({
-      where: {
-        revokedAt: null,
-        OR: [{ keyHash }, { previousKeyHash: keyHash, previousKeyExpiresAt: { gt: now } }],
-      },
-    })
+    let row: ApiClient | null
+    try {
+      row = await db.prisma.apiClient.findFirst({
+        where: {
+          revokedAt: null,
+          OR: [{ keyHash }, { previousKeyHash: keyHash, previousKeyExpiresAt: { gt: now } }],
+        },
+      })
+    } catch (err) {
+      return recall(cacheKey, err)
+    }
+    outage.reached()
     const caller = row ? toCaller(row) : null
     // a key kept by a rotation's grace period stops at its end, even while cached
-    const previous = row !== null && !Buffer.from(row.keyHash).equals(keyHash)
-    const until = previous ? (row.previousKeyExpiresAt?.getTime() ?? 0) : Infinity
+    const until =
+      row && !Buffer.from(row.keyHash).equals(keyHash) ? (row.previousKeyExpiresAt?.getTime() ?? 0) : Infinity
     if (cache.size >= MAX_CACHED_KEYS) cache.delete(cache.keys().next().value as string)
     cache.set(cacheKey, { caller, at: now.getTime(), until })
+    if (caller || lastKnown.has(cacheKey)) lastKnown.confirm(cacheKey, { caller, until })
     return caller
+  }
+
+  /** The database is unavailable: what a key was found to be before the outage, while the outage rules admit it. */
+  function recall(cacheKey: string, err: unknown): Caller | null {
+    const known = isDatabaseUnavailable(err) ? lastKnown.recall(cacheKey) : undefined
+    if (!known) throw err
+    if (!known.caller || deps.now().getTime() >= known.until) return null
+    deps.metrics.servedDuringOutage.inc({ what: 'api_key' })
+    return known.caller
+  }
+
+  /**
+   * The caller was changed, given a new key or revoked here: its keys are looked up again before they are trusted, and
+   * a revoked caller's are refused during an outage.
+   */
+  function callerChanged(id: string, change: CallerChange): void {
+    for (const [key, entry] of cache) if (entry.caller?.id === id) cache.delete(key)
+    if (change === 'revoked') lastKnown.replaceWhere((known) => known.caller?.id === id, { caller: null, until: 0 })
+    else lastKnown.forgetWhere((known) => known.caller?.id === id)
   }
 
   return {
@@ -61,6 +97,7 @@ export function createCallerService(deps: Pick<Deps, 'db' | 'now' | 'timing'>) {
       }
       return pending
     },
+    callerChanged,
   }
 }
 

@@ -8,6 +8,7 @@ import type { ClientCreateBody, ClientUpdateBody, ClientView } from '../schemas/
 import { DEFAULT_NAMESPACE, isUuid } from '../schemas/ids.js'
 import { returnToPrefix } from '../urls/return-to.js'
 import { generateApiKey } from './api-keys.js'
+import type { CallerChange } from './callers.js'
 
 export function toClientView({
   keyHash: _keyHash,
@@ -47,7 +48,10 @@ async function findActive(db: Db, id: string): Promise<ApiClient> {
 }
 
 /** The internal callers the admin issues, lists and revokes. */
-export function createClientService(deps: Pick<Deps, 'db' | 'now'>) {
+export function createClientService(
+  deps: Pick<Deps, 'db' | 'now'>,
+  options: { onChange?: (clientId: string, change: CallerChange) => void } = {},
+) {
   const { db } = deps
   return {
     /** Issues a caller and its API key; the key is returned here once and stored only as a hash. */
@@ -92,6 +96,7 @@ export function createClientService(deps: Pick<Deps, 'db' | 'now'>) {
         })
         return updated
       })
+      options.onChange?.(id, 'updated')
       return toClientView(row)
     },
 
@@ -123,6 +128,7 @@ export function createClientService(deps: Pick<Deps, 'db' | 'now'>) {
         })
         return rotated
       })
+      options.onChange?.(id, 'key_rotated')
       return { client: toClientView(row), apiKey }
     },
 
@@ -137,7 +143,7 @@ export function createClientService(deps: Pick<Deps, 'db' | 'now'>) {
       return toPage(rows, limitOf(page), toClientView, timeIdCursor.keyOf)
     },
 
-    /** Revokes a caller's key; revoking twice keeps the first time. Takes effect within the auth cache's TTL. */
+    /** Revokes a caller's key; revoking twice keeps the first time. At once here, within the auth cache's TTL elsewhere. */
     async revoke(id: string, actor: Actor): Promise<void> {
       if (!isUuid(id)) throw notFound('client')
       await db.transaction(async (tx) => {
@@ -156,6 +162,7 @@ export function createClientService(deps: Pick<Deps, 'db' | 'now'>) {
           namespace: existing.namespace,
         })
       })
+      options.onChange?.(id, 'revoked')
     },
   }
 }

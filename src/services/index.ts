@@ -16,23 +16,35 @@ import { createConnectionRevoker } from './revoke-connection.js'
 import { createTokenService } from './serve-token.js'
 import { createConfirmations } from './confirmations.js'
 import { createGrantStore } from './grants.js'
-import { TokenCache } from './token-cache.js'
+import { DatabaseOutage, LastKnown, RECALL_WINDOW_MS } from './database-outage.js'
+import { keyOf, TokenCache, type CachedToken } from './token-cache.js'
 
 export function createServices(deps: Deps) {
   // one token cache for the instance: every stored change forgets the connection's entry at once
-  const tokenCache = new TokenCache({ ttlMs: deps.timing.tokenCacheTtlMs, now: () => deps.now().getTime() })
-  const onChange = (connection: ConnectionKey) => tokenCache.forget(connection)
+  const now = () => deps.now().getTime()
+  const tokenCache = new TokenCache({ ttlMs: deps.timing.tokenCacheTtlMs, now })
+  const outage = new DatabaseOutage(
+    { graceMs: deps.config.DB_OUTAGE_GRACE_SECONDS * 1000, windowMs: RECALL_WINDOW_MS },
+    now,
+    deps.log,
+  )
+  const lastKnownTokens = new LastKnown<CachedToken>(outage, now)
+  const onChange = (connection: ConnectionKey) => {
+    tokenCache.forget(connection)
+    lastKnownTokens.forget(keyOf(connection))
+  }
   const refresher = createRefreshService(deps, { onChange })
   const grants = createGrantStore(deps, { onChange })
   const confirmations = createConfirmations(deps, grants)
+  const callers = createCallerService(deps, outage)
   return {
-    callers: createCallerService(deps),
-    clients: createClientService(deps),
+    callers,
+    clients: createClientService(deps, { onChange: callers.callerChanged }),
     providers: createProviderService(deps),
     authorizations: createAuthorizationService(deps),
     callbacks: createCallbackService(deps, { grants, confirmations }),
     confirmations,
-    tokens: createTokenService(deps, { refresher, cache: tokenCache }),
+    tokens: createTokenService(deps, { refresher, cache: tokenCache, lastKnown: lastKnownTokens, outage }),
     tokenCache,
     refresher,
     revoker: createConnectionRevoker(deps, { onChange }),

@@ -1,5 +1,6 @@
 import type { Secret } from '../crypto/secret.js'
-import { createConnectionReader } from '../db/connections/index.js'
+import { createConnectionReader, type ConnectionKey } from '../db/connections/index.js'
+import { isDatabaseUnavailable } from '../db/errors.js'
 import type { Connection } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
 import { invalidRequest, notFound, providerUnavailable, reauthorizationRequired } from '../errors.js'
@@ -8,7 +9,8 @@ import { openAccessToken } from './connection-tokens.js'
 import { refreshError, type RefreshService } from './refresh.js'
 import { effectiveMinTtl, remainingSeconds, shouldRefresh } from './refresh-rules.js'
 import { assertScopesGranted } from './scopes.js'
-import type { CachedToken, TokenCache } from './token-cache.js'
+import type { DatabaseOutage, LastKnown } from './database-outage.js'
+import { keyOf, type CachedToken, type TokenCache } from './token-cache.js'
 
 export interface TokenQuery {
   caller: Caller
@@ -33,7 +35,7 @@ export interface ServedToken {
   refreshed: boolean
 }
 
-type ServeDeps = Pick<Deps, 'db' | 'keyring' | 'now' | 'timing'>
+type ServeDeps = Pick<Deps, 'db' | 'keyring' | 'now' | 'timing' | 'metrics'>
 
 const SOLE_PROVIDER_TTL_MS = 5_000
 // A provider's refresh margin is read at most this often: on a cold read, a second query for it cost as much as
@@ -45,15 +47,21 @@ const MAX_REFRESHES_PER_REQUEST = 2
 /**
  * GET /tokens: a token valid for at least the (capped) minTtl, from the cache, from the database, or after a
  * refresh shared with every concurrent caller. Whether to refresh is shouldRefresh's decision, including that a
- * connection in backoff is not refreshed on demand: its callers get 503 until its next attempt.
+ * connection in backoff is not refreshed on demand: its callers get 503 until its next attempt. While the database is
+ * unavailable, the token last read from it is served if it still satisfies minTtl and the outage rules admit it.
  */
 export function createTokenService(
   deps: ServeDeps,
-  { refresher, cache }: { refresher: RefreshService; cache: TokenCache },
+  {
+    refresher,
+    cache,
+    lastKnown,
+    outage,
+  }: { refresher: RefreshService; cache: TokenCache; lastKnown: LastKnown<CachedToken>; outage: DatabaseOutage },
 ) {
   const { db, keyring } = deps
   const { waitMs } = deps.timing
-  let soleProvider: { id: string | null; count: number; at: number } | undefined
+  let soleProvider: { id: string | null; count: number; at: number; readAt: number } | undefined
   const margins = new Map<string, { seconds: number | null; at: number }>()
   const reader = createConnectionReader(db)
 
@@ -61,8 +69,13 @@ export function createTokenService(
     if (given) return given
     const now = Date.now()
     if (!soleProvider || now - soleProvider.at > SOLE_PROVIDER_TTL_MS) {
-      const rows = await db.prisma.provider.findMany({ select: { id: true }, take: 2 })
-      soleProvider = { id: rows.length === 1 ? (rows[0]?.id ?? null) : null, count: rows.length, at: now }
+      try {
+        const rows = await db.prisma.provider.findMany({ select: { id: true }, take: 2 })
+        const id = rows.length === 1 ? (rows[0]?.id ?? null) : null
+        soleProvider = { id, count: rows.length, at: now, readAt: deps.now().getTime() }
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || !soleProvider?.id || !outage.admits(soleProvider.readAt)) throw err
+      }
     }
     if (soleProvider.id === null) {
       throw invalidRequest(
@@ -98,7 +111,16 @@ export function createTokenService(
     }
   }
 
-  function cached(row: Connection & { expiresAt: Date }, providerMarginSeconds: number | null): CachedToken {
+  /** The row's token as served, kept for an outage; undefined (and forgotten) when the row has none to serve. */
+  function lastRead(
+    key: ConnectionKey,
+    row: Connection,
+    providerMarginSeconds: number | null,
+  ): CachedToken | undefined {
+    if (row.status !== 'active' || !row.expiresAt) {
+      lastKnown.forget(keyOf(key))
+      return undefined
+    }
     const token: CachedToken = {
       connectionId: row.id,
       namespace: row.namespace,
@@ -112,7 +134,7 @@ export function createTokenService(
       lifetimeSeconds: row.lifetimeSeconds,
       providerMarginSeconds,
     }
-    cache.set(token)
+    lastKnown.confirm(keyOf(key), token)
     return token
   }
 
@@ -126,13 +148,33 @@ export function createTokenService(
       assertScopesGranted(hit.scope, required)
       return served(hit, false)
     }
+    try {
+      return await serveFromDatabase(query, key, required)
+    } catch (err) {
+      const known = isDatabaseUnavailable(err) ? lastKnown.recall(keyOf(key)) : undefined
+      if (!known || !isEnough(known, query.minTtl, deps.now())) throw err
+      assertScopesGranted(known.scope, required)
+      deps.metrics.servedDuringOutage.inc({ what: 'token' })
+      return served(known, false)
+    }
+  }
 
+  async function serveFromDatabase(
+    query: TokenQuery,
+    key: ConnectionKey,
+    required: readonly string[],
+  ): Promise<ServedToken> {
     let row = await reader.read(key)
-    if (!row) throw notFound('connection')
+    outage.reached()
+    if (!row) {
+      lastKnown.forget(keyOf(key))
+      throw notFound('connection')
+    }
     // a token without the scopes is refused before any refresh, which would not add them
     if (row.status === 'active') assertScopesGranted(row.scope, required)
-    const marginSeconds = await providerMargin(providerId)
+    const marginSeconds = await providerMargin(key.providerId)
     for (let refreshes = 0; ; refreshes++) {
+      const token = lastRead(key, row, marginSeconds)
       const now = deps.now()
       const minTtl = effectiveMinTtl(query.minTtl, row.lifetimeSeconds, marginSeconds)
       const need = { kind: 'minTtl', seconds: minTtl } as const
@@ -140,7 +182,8 @@ export function createTokenService(
       switch (decision.reason) {
         case 'valid_for_min_ttl':
           assertScopesGranted(row.scope, required)
-          return served(cached(row as Connection & { expiresAt: Date }, marginSeconds), refreshes > 0)
+          cache.set(token as CachedToken)
+          return served(token as CachedToken, refreshes > 0)
         case 'not_active':
           cache.forget(key)
           throw reauthorizationRequired()

@@ -75,4 +75,6 @@ export class TokenCache {
   }
 }
 
-const keyOf = ({ namespace, providerId, userId }: ConnectionKey) => `${namespace}\u0000${providerId}\u0000${userId}`
+/** One string per connection key: namespace, provider and user, none of which may hold a NUL. */
+export const keyOf = ({ namespace, providerId, userId }: ConnectionKey) =>
+  `${namespace}\u0000${providerId}\u0000${userId}`

@@ -11,11 +11,13 @@ import { fileURLToPath } from 'node:url'
 import type { Scenario, ScenarioResult } from './scenario.js'
 import { crash } from './scenarios/crash.js'
 import { databaseOutage } from './scenarios/database-outage.js'
+import { outageReads } from './scenarios/outage-reads.js'
 import { loadHeld } from './scenarios/load-held.js'
 import { providerGarbage, providerOutage } from './scenarios/provider-faults.js'
 
 const scenarios: Record<string, Scenario> = {
   'database-outage': databaseOutage,
+  'outage-reads': outageReads,
   crash,
   'provider-outage': providerOutage,
   'provider-garbage': providerGarbage,
@@ -25,6 +27,7 @@ const scenarios: Record<string, Scenario> = {
 // the row each scenario writes in RELIABILITY.md, also when it does not complete
 const titles: Record<string, string> = {
   'database-outage': 'Database outage',
+  'outage-reads': 'Database outage, connections read before',
   crash: 'Crash mid-refresh',
   'provider-outage': 'Provider outage',
   'provider-garbage': 'Provider garbage',
