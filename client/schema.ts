@@ -520,18 +520,6 @@ export interface paths {
                         "text/html": string;
                     };
                 };
-                /** @description Too many requests from this address */
-                429: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": {
-                            error: string;
-                            message: string;
-                        };
-                    };
-                };
                 /** @description The code exchange failed (no returnTo) */
                 502: {
                     headers: {

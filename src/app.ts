@@ -141,8 +141,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(gracefulClose)
   await app.register(swagger, { persistAuthorization: config.DOCS_PERSIST_AUTHORIZATION })
   await app.register(cookie, { secret: config.COOKIE_SECRET })
-  await app.register(auth, { callers: services.callers, adminToken: config.ADMIN_TOKEN })
   await app.register(rateLimits)
+  await app.register(auth, { callers: services.callers, adminToken: config.ADMIN_TOKEN })
   await app.register(background, {
     scheduler,
     webhookSender,

@@ -108,6 +108,9 @@ const oauthRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Params: { provider: string } }>(
     '/oauth/:provider/callback',
     {
+      // not rate limited: a 429 here would lose the user's authorization code, and everyone behind one NAT shares an
+      // address; an unknown or used state costs one primary-key read and is answered without calling the provider
+      config: { rateLimit: false },
       schema: {
         tags: ['browser'],
         summary: 'The redirect URI: exchanges the code and stores the connection',
