@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { isIP } from 'node:net'
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { generateKey, parseKeyList, type KeyringKey } from './crypto/keyring.js'
 import { ConfigError } from './errors.js'
@@ -276,6 +276,7 @@ export function loadConfig(env: Env = process.env, { stdoutIsTTY = false } = {})
   const missing = (['ENCRYPTION_KEYS', 'COOKIE_SECRET', 'ADMIN_TOKEN'] as const).filter((name) => !out[name])
   if (missing.length > 0) {
     const generated = developmentSecrets(config.DATA_DIR)
+    if (generated.repaired) warnings.push(generated.repaired)
     for (const name of missing) (config as Record<string, unknown>)[name] = generated[name]
     warnings.push(
       `${missing.join(', ')} not set: using development values from ${join(config.DATA_DIR, 'secrets.json')}`,
@@ -308,22 +309,55 @@ interface DevelopmentSecrets {
   ENCRYPTION_KEYS: KeyringKey[]
   COOKIE_SECRET: string
   ADMIN_TOKEN: string
+  /** Set when the file was readable by others and its mode was set back to 0600. */
+  repaired?: string
 }
 
+type StoredSecrets = Record<'ENCRYPTION_KEYS' | 'COOKIE_SECRET' | 'ADMIN_TOKEN', string>
+
+/**
+ * `$DATA_DIR/secrets.json`: created exclusively with mode 0600 (of two processes starting at once, one writes it and
+ * both use it), its mode set back to 0600 if others can read it, and refused with the reason if it is not complete.
+ */
 function developmentSecrets(dataDir: string): DevelopmentSecrets {
   const file = join(dataDir, 'secrets.json')
-  if (!existsSync(file)) {
-    mkdirSync(dataDir, { recursive: true })
-    const fresh = freshSecrets('dev1')
-    writeFileSync(file, JSON.stringify(fresh, null, 2) + '\n', { mode: 0o600 })
+  mkdirSync(dataDir, { recursive: true })
+  try {
+    writeFileSync(file, JSON.stringify(freshSecrets('dev1'), null, 2) + '\n', { mode: 0o600, flag: 'wx' })
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
   }
-  const stored = JSON.parse(readFileSync(file, 'utf8')) as Record<
-    'ENCRYPTION_KEYS' | 'COOKIE_SECRET' | 'ADMIN_TOKEN',
-    string
-  >
+  let repaired: string | undefined
+  const mode = statSync(file).mode & 0o777
+  if (mode & 0o077) {
+    chmodSync(file, 0o600)
+    repaired = `${file} was readable by other users (mode ${mode.toString(8)}): its mode is now 600`
+  }
+  const stored = readStoredSecrets(file)
   return {
     ENCRYPTION_KEYS: keys('ENCRYPTION_KEYS', stored.ENCRYPTION_KEYS),
     COOKIE_SECRET: stored.COOKIE_SECRET,
     ADMIN_TOKEN: stored.ADMIN_TOKEN,
+    ...(repaired ? { repaired } : {}),
+  }
+}
+
+function readStoredSecrets(file: string): StoredSecrets {
+  // the writer of a file created a moment ago may not have finished it: read again briefly before refusing
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const stored = JSON.parse(readFileSync(file, 'utf8')) as Partial<StoredSecrets>
+      const absent = (['ENCRYPTION_KEYS', 'COOKIE_SECRET', 'ADMIN_TOKEN'] as const).filter(
+        (name) => typeof stored[name] !== 'string' || stored[name] === '',
+      )
+      if (absent.length > 0) throw new ConfigError('DATA_DIR', `${file} lacks ${absent.join(', ')}`)
+      return stored as StoredSecrets
+    } catch (err) {
+      if (attempt >= 20) {
+        if (err instanceof ConfigError) throw err
+        throw new ConfigError('DATA_DIR', `${file} is not a JSON object of secrets: ${(err as Error).message}`)
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25)
+    }
   }
 }

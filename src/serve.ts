@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import type { Logger } from 'pino'
 import { buildApp } from './app.js'
 import type { Config } from './config.js'
+import { verifyKeyring } from './crypto/key-checks.js'
+import { Keyring } from './crypto/keyring.js'
 import { openDatabase } from './db/client.js'
 import { migrate } from './db/migrations.js'
 import type { TemplateCatalogue } from './providers/templates/catalogue.js'
@@ -28,6 +30,14 @@ export async function serve({ config, logger, providers, templates, afterClose }
   const database = openDatabase({ url, poolSize: embedded?.poolSize ?? 10 })
   const applied = await migrate(database, url)
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
+  // keys that cannot open the stored data refuse the start (one line naming the key id), not the first token read
+  try {
+    await verifyKeyring(database.prisma, new Keyring(config.ENCRYPTION_KEYS))
+  } catch (err) {
+    await database.close()
+    await embedded?.close()
+    throw err
+  }
   const app = await buildApp({ config, database, logger, templates })
   if (providers.length > 0) {
     logger.info(await applyProvidersFile(app.services.providers, providers), 'providers file applied')

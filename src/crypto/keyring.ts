@@ -42,9 +42,16 @@ export class Keyring {
     this.primaryKeyId = primary.id
   }
 
+  /** Encrypts under the primary key. */
   encrypt(plaintext: string, context: CipherContext): Uint8Array<ArrayBuffer> {
-    const key = this.#keys.get(this.primaryKeyId) as Buffer
-    const kid = Buffer.from(this.primaryKeyId, 'utf8')
+    return this.encryptUnder(this.primaryKeyId, plaintext, context)
+  }
+
+  /** Encrypts under the key `keyId` of the ring (the key checks need one value under each key). */
+  encryptUnder(keyId: string, plaintext: string, context: CipherContext): Uint8Array<ArrayBuffer> {
+    const key = this.#keys.get(keyId)
+    if (!key) throw new TypeError(`no key "${keyId}" in the ring`)
+    const kid = Buffer.from(keyId, 'utf8')
     const iv = randomBytes(IV_BYTES)
     const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES })
     cipher.setAAD(associatedData(context))
@@ -71,6 +78,11 @@ export class Keyring {
     } catch (cause) {
       throw new DecryptionError('ciphertext failed authentication', { cause })
     }
+  }
+
+  /** The ids of the ring's keys, the primary first. */
+  get keyIds(): string[] {
+    return [...this.#keys.keys()]
   }
 
   /** The id of the key a value was encrypted with. */

@@ -1,3 +1,4 @@
+import { forgetRetiredKeys } from '../crypto/key-checks.js'
 import { DecryptionError } from '../crypto/keyring.js'
 import { reencryptAll, type ColumnCounts } from '../crypto/reencrypt.js'
 import { recordAudit, type Actor } from '../db/audit.js'
@@ -47,6 +48,13 @@ async function reencryptSecrets(
     reencrypted: counts.reduce((sum, c) => sum + c.reencrypted, 0),
     columns,
   }
-  await audit('keyring.reencrypted', { scanned: report.scanned, reencrypted: report.reencrypted, columns })
+  // nothing is under the other keys any more: the start no longer requires them (src/crypto/key-checks.ts)
+  const retiredKeyIds = await forgetRetiredKeys(db.prisma, keyring)
+  await audit('keyring.reencrypted', {
+    scanned: report.scanned,
+    reencrypted: report.reencrypted,
+    columns,
+    retiredKeyIds,
+  })
   return report
 }
