@@ -2707,6 +2707,307 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/machine-connections/{provider}/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Create or replace a machine connection: a token from the provider’s client-credentials grant
+         * @description The grant is asked for at once; nothing is stored when the provider refuses it. The token is served by `GET /tokens/:name?provider=` to callers of the namespace allowed the provider, and renewed before it expires by asking again.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    provider: string;
+                    /** @description The machine connection’s name: the `userId` its callers give to GET /tokens */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The namespace whose callers may read its token
+                         * @default default
+                         */
+                        namespace?: string;
+                        /** @description Scopes asked for at every grant; none: what the provider grants the client by default */
+                        scopes?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Replaced with a new token */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description The namespace whose callers share the connection */
+                            namespace: string;
+                            /** @description Provider id */
+                            provider: string;
+                            userId: string;
+                            /** @description `active` or `reauthorization_required` */
+                            status: string;
+                            /** @description The `sub` of the ID token, for OpenID Connect providers */
+                            subject: string | null;
+                            /** @description Scopes the provider granted */
+                            scope: string | null;
+                            tokenType: string;
+                            hasRefreshToken: boolean;
+                            /**
+                             * Format: date-time
+                             * @description When the stored access token expires; null when the provider did not say
+                             */
+                            expiresAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the scheduler refreshes next
+                             */
+                            nextRefreshAt: string | null;
+                            /** Format: date-time */
+                            lastRefreshedAt: string | null;
+                            /** @description Refresh failures since the last success */
+                            failureCount: number;
+                            /** @description The error code of the last failed refresh */
+                            lastError: string | null;
+                            /** Format: date-time */
+                            lastErrorAt: string | null;
+                            /** @description The instance refreshing the connection right now, if any */
+                            lease: {
+                                owner: string;
+                                /** Format: date-time */
+                                expiresAt: string | null;
+                            } | null;
+                            /** @description The internal caller whose flow created it */
+                            createdByClientId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description The namespace whose callers share the connection */
+                            namespace: string;
+                            /** @description Provider id */
+                            provider: string;
+                            userId: string;
+                            /** @description `active` or `reauthorization_required` */
+                            status: string;
+                            /** @description The `sub` of the ID token, for OpenID Connect providers */
+                            subject: string | null;
+                            /** @description Scopes the provider granted */
+                            scope: string | null;
+                            tokenType: string;
+                            hasRefreshToken: boolean;
+                            /**
+                             * Format: date-time
+                             * @description When the stored access token expires; null when the provider did not say
+                             */
+                            expiresAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the scheduler refreshes next
+                             */
+                            nextRefreshAt: string | null;
+                            /** Format: date-time */
+                            lastRefreshedAt: string | null;
+                            /** @description Refresh failures since the last success */
+                            failureCount: number;
+                            /** @description The error code of the last failed refresh */
+                            lastError: string | null;
+                            /** Format: date-time */
+                            lastErrorAt: string | null;
+                            /** @description The instance refreshing the connection right now, if any */
+                            lease: {
+                                owner: string;
+                                /** Format: date-time */
+                                expiresAt: string | null;
+                            } | null;
+                            /** @description The internal caller whose flow created it */
+                            createdByClientId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Invalid parameters */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Missing or wrong admin token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description No such provider */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description A user connection of this provider has the name */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Too many failed authentications from this address */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description The provider refused the grant (our client, its scopes): nothing stored */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description The provider failed: nothing stored */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Revoke (where the provider can) and delete a machine connection */
+        delete: {
+            parameters: {
+                query?: {
+                    /** @description The namespace of the machine connection */
+                    namespace?: string;
+                };
+                header?: never;
+                path: {
+                    provider: string;
+                    /** @description The machine connection’s name: the `userId` its callers give to GET /tokens */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked (where supported) and deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing or wrong admin token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description No such machine connection */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Too many failed authentications from this address */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/audit": {
         parameters: {
             query?: never;

@@ -10,6 +10,7 @@ import { createCallerService } from './callers.js'
 import { createClientService } from './clients.js'
 import { createConnectionViews } from './connections.js'
 import { createKeyRotation } from './key-rotation.js'
+import { createMachineConnections } from './machine-connections.js'
 import { createProviderService } from './providers.js'
 import { createRefreshService } from './refresh.js'
 import { createConnectionRevoker } from './revoke-connection.js'
@@ -37,6 +38,7 @@ export function createServices(deps: Deps) {
   const grants = createGrantStore(deps, { onChange })
   const confirmations = createConfirmations(deps, grants)
   const callers = createCallerService(deps, outage)
+  const revoker = createConnectionRevoker(deps, { onChange })
   return {
     callers,
     clients: createClientService(deps, { onChange: callers.callerChanged }),
@@ -47,7 +49,8 @@ export function createServices(deps: Deps) {
     tokens: createTokenService(deps, { refresher, cache: tokenCache, lastKnown: lastKnownTokens, outage }),
     tokenCache,
     refresher,
-    revoker: createConnectionRevoker(deps, { onChange }),
+    revoker,
+    machineConnections: createMachineConnections(deps, { revoker, onChange }),
     connections: createConnectionViews(deps),
     audit: createAuditService(deps),
     keys: createKeyRotation(deps),
