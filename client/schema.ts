@@ -3008,6 +3008,267 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/connections/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a connection: tokens issued before the broker, stored encrypted
+         * @description Without an access token valid for at least 60 seconds (`accessToken` and `expiresAt`), the broker refreshes at once and stores the connection only when the provider accepted the refresh token. The same refresh token imported again leaves the connection as it is (200).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The namespace whose callers share the connection
+                         * @default default
+                         */
+                        namespace?: string;
+                        /**
+                         * @description Provider id
+                         * @example google
+                         */
+                        provider: string;
+                        /**
+                         * @description Your identifier of the user, as given to POST /authorizations
+                         * @example user-42
+                         */
+                        userId: string;
+                        /** @description The refresh token the provider issued (write-only, stored encrypted) */
+                        refreshToken: string;
+                        /** @description An access token still valid; without it (or `expiresAt`) the broker refreshes at once */
+                        accessToken?: string;
+                        /**
+                         * Format: date-time
+                         * @description When `accessToken` expires (ISO 8601)
+                         */
+                        expiresAt?: string;
+                        /** @description Granted scopes, space-separated */
+                        scope?: string;
+                        /** @description The account at the provider */
+                        subject?: string;
+                        /** @description Non-secret fields served beside the token (as a template keeps them) */
+                        metadata?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description The connection existed: replaced, or left as it was */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description The namespace whose callers share the connection */
+                            namespace: string;
+                            /** @description Provider id */
+                            provider: string;
+                            userId: string;
+                            /** @description `active` or `reauthorization_required` */
+                            status: string;
+                            /** @description The `sub` of the ID token, for OpenID Connect providers */
+                            subject: string | null;
+                            /** @description Scopes the provider granted */
+                            scope: string | null;
+                            tokenType: string;
+                            hasRefreshToken: boolean;
+                            /**
+                             * Format: date-time
+                             * @description When the stored access token expires; null when the provider did not say
+                             */
+                            expiresAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the scheduler refreshes next
+                             */
+                            nextRefreshAt: string | null;
+                            /** Format: date-time */
+                            lastRefreshedAt: string | null;
+                            /** @description Refresh failures since the last success */
+                            failureCount: number;
+                            /** @description The error code of the last failed refresh */
+                            lastError: string | null;
+                            /** Format: date-time */
+                            lastErrorAt: string | null;
+                            /** @description The instance refreshing the connection right now, if any */
+                            lease: {
+                                owner: string;
+                                /** Format: date-time */
+                                expiresAt: string | null;
+                            } | null;
+                            /** @description The internal caller whose flow created it */
+                            createdByClientId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Imported */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description The namespace whose callers share the connection */
+                            namespace: string;
+                            /** @description Provider id */
+                            provider: string;
+                            userId: string;
+                            /** @description `active` or `reauthorization_required` */
+                            status: string;
+                            /** @description The `sub` of the ID token, for OpenID Connect providers */
+                            subject: string | null;
+                            /** @description Scopes the provider granted */
+                            scope: string | null;
+                            tokenType: string;
+                            hasRefreshToken: boolean;
+                            /**
+                             * Format: date-time
+                             * @description When the stored access token expires; null when the provider did not say
+                             */
+                            expiresAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the scheduler refreshes next
+                             */
+                            nextRefreshAt: string | null;
+                            /** Format: date-time */
+                            lastRefreshedAt: string | null;
+                            /** @description Refresh failures since the last success */
+                            failureCount: number;
+                            /** @description The error code of the last failed refresh */
+                            lastError: string | null;
+                            /** Format: date-time */
+                            lastErrorAt: string | null;
+                            /** @description The instance refreshing the connection right now, if any */
+                            lease: {
+                                owner: string;
+                                /** Format: date-time */
+                                expiresAt: string | null;
+                            } | null;
+                            /** @description The internal caller whose flow created it */
+                            createdByClientId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Invalid parameters */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Missing or wrong admin token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description No such provider */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description The provider refused the refresh token: nothing stored */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Too many failed authentications from this address */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description The provider refused our client: nothing stored */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description The refresh failed: nothing stored */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/audit": {
         parameters: {
             query?: never;

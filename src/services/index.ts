@@ -9,6 +9,7 @@ import { createCallbackService } from './callback.js'
 import { createCallerService } from './callers.js'
 import { createClientService } from './clients.js'
 import { createConnectionViews } from './connections.js'
+import { createImports } from './imports.js'
 import { createKeyRotation } from './key-rotation.js'
 import { createMachineConnections } from './machine-connections.js'
 import { createProviderService } from './providers.js'
@@ -51,6 +52,7 @@ export function createServices(deps: Deps) {
     refresher,
     revoker,
     machineConnections: createMachineConnections(deps, { revoker, onChange }),
+    imports: createImports(deps, { onChange }),
     connections: createConnectionViews(deps),
     audit: createAuditService(deps),
     keys: createKeyRotation(deps),

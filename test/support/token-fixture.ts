@@ -139,7 +139,8 @@ export async function mintUsers(
   return storeMany(app, idp.providerId, grants, now)
 }
 
-async function signIn(idp: Idp, userId: string): Promise<client.TokenEndpointResponse> {
+/** The tokens of a real authorization-code flow at the provider, signed in as `userId`; stored nowhere. */
+export async function signIn(idp: Idp, userId: string): Promise<client.TokenEndpointResponse> {
   const pkceCodeVerifier = client.randomPKCECodeVerifier()
   const expectedState = client.randomState()
   const url = client.buildAuthorizationUrl(idp.config, {
