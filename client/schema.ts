@@ -3269,6 +3269,128 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/admin/connections/import/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import connections in bulk: an NDJSON body, one import object per line
+         * @description Each line is imported as by `POST /admin/connections/import`, independently: a refused line refuses only itself and is reported by its line number. Idempotent on (namespace, provider, userId): a connection that exists is replaced, and a line already imported (the same refresh token) leaves it as it is. At most 20000 lines and 16 MiB per request. `npm run import -- --file connections.ndjson` posts a file.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description NDJSON (`content-type: application/x-ndjson`): one import object per line */
+            requestBody: {
+                content: {
+                    "application/x-ndjson": string;
+                };
+            };
+            responses: {
+                /** @description What the import did, line by line counted */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description New connections stored */
+                            imported: number;
+                            /** @description Existing connections whose tokens were replaced */
+                            updated: number;
+                            /** @description Lines already imported (same refresh token): left as they are */
+                            unchanged: number;
+                            /** @description Of those stored, how many were refreshed first (no usable access token) */
+                            refreshed: number;
+                            /** @description Lines not stored */
+                            refused: number;
+                            /** @description Why each refused line was refused; never a token */
+                            errors: {
+                                /** @description Line number in the body, from 1 */
+                                line: number;
+                                error: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid parameters */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Missing or wrong admin token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description The body is larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Not NDJSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Too many failed authentications from this address */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/admin/audit": {
         parameters: {
             query?: never;

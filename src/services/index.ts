@@ -9,6 +9,7 @@ import { createCallbackService } from './callback.js'
 import { createCallerService } from './callers.js'
 import { createClientService } from './clients.js'
 import { createConnectionViews } from './connections.js'
+import { createBulkImport } from './bulk-import.js'
 import { createImports } from './imports.js'
 import { createKeyRotation } from './key-rotation.js'
 import { createMachineConnections } from './machine-connections.js'
@@ -40,6 +41,7 @@ export function createServices(deps: Deps) {
   const confirmations = createConfirmations(deps, grants)
   const callers = createCallerService(deps, outage)
   const revoker = createConnectionRevoker(deps, { onChange })
+  const imports = createImports(deps, { onChange })
   return {
     callers,
     clients: createClientService(deps, { onChange: callers.callerChanged }),
@@ -52,7 +54,8 @@ export function createServices(deps: Deps) {
     refresher,
     revoker,
     machineConnections: createMachineConnections(deps, { revoker, onChange }),
-    imports: createImports(deps, { onChange }),
+    imports,
+    bulkImport: createBulkImport(deps, imports),
     connections: createConnectionViews(deps),
     audit: createAuditService(deps),
     keys: createKeyRotation(deps),

@@ -110,6 +110,14 @@ export async function mintUsers(
   userIds: string[],
   { now = app.deps.now() }: { now?: Date } = {},
 ): Promise<ConnectedUser[]> {
+  return storeMany(app, idp.providerId, await mintTokens(idp, userIds), now)
+}
+
+/** The tokens mintUsers stores, minted by oidc-provider's own models, for a test to hand to the broker itself. */
+export async function mintTokens(
+  idp: Idp,
+  userIds: string[],
+): Promise<Array<{ userId: string; tokens: client.TokenEndpointResponse }>> {
   const { provider } = idp.server
   const clientId = idp.server.clients[0]?.client_id as string
   const oidcClient = await provider.Client.find(clientId)
@@ -136,7 +144,7 @@ export async function mintUsers(
       },
     })
   }
-  return storeMany(app, idp.providerId, grants, now)
+  return grants
 }
 
 /** The tokens of a real authorization-code flow at the provider, signed in as `userId`; stored nowhere. */
