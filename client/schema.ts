@@ -2296,6 +2296,11 @@ export interface paths {
                                 userId: string;
                                 /** @description `active` or `reauthorization_required` */
                                 status: string;
+                                /**
+                                 * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                                 * @enum {string}
+                                 */
+                                grantType: "authorization_code" | "client_credentials";
                                 /** @description The `sub` of the ID token, for OpenID Connect providers */
                                 subject: string | null;
                                 /** @description Scopes the provider granted */
@@ -2420,6 +2425,11 @@ export interface paths {
                             userId: string;
                             /** @description `active` or `reauthorization_required` */
                             status: string;
+                            /**
+                             * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                             * @enum {string}
+                             */
+                            grantType: "authorization_code" | "client_credentials";
                             /** @description The `sub` of the ID token, for OpenID Connect providers */
                             subject: string | null;
                             /** @description Scopes the provider granted */
@@ -2600,6 +2610,11 @@ export interface paths {
                             userId: string;
                             /** @description `active` or `reauthorization_required` */
                             status: string;
+                            /**
+                             * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                             * @enum {string}
+                             */
+                            grantType: "authorization_code" | "client_credentials";
                             /** @description The `sub` of the ID token, for OpenID Connect providers */
                             subject: string | null;
                             /** @description Scopes the provider granted */
@@ -2760,6 +2775,11 @@ export interface paths {
                             userId: string;
                             /** @description `active` or `reauthorization_required` */
                             status: string;
+                            /**
+                             * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                             * @enum {string}
+                             */
+                            grantType: "authorization_code" | "client_credentials";
                             /** @description The `sub` of the ID token, for OpenID Connect providers */
                             subject: string | null;
                             /** @description Scopes the provider granted */
@@ -2815,6 +2835,11 @@ export interface paths {
                             userId: string;
                             /** @description `active` or `reauthorization_required` */
                             status: string;
+                            /**
+                             * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                             * @enum {string}
+                             */
+                            grantType: "authorization_code" | "client_credentials";
                             /** @description The `sub` of the ID token, for OpenID Connect providers */
                             subject: string | null;
                             /** @description Scopes the provider granted */
@@ -3083,6 +3108,11 @@ export interface paths {
                             userId: string;
                             /** @description `active` or `reauthorization_required` */
                             status: string;
+                            /**
+                             * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                             * @enum {string}
+                             */
+                            grantType: "authorization_code" | "client_credentials";
                             /** @description The `sub` of the ID token, for OpenID Connect providers */
                             subject: string | null;
                             /** @description Scopes the provider granted */
@@ -3138,6 +3168,11 @@ export interface paths {
                             userId: string;
                             /** @description `active` or `reauthorization_required` */
                             status: string;
+                            /**
+                             * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                             * @enum {string}
+                             */
+                            grantType: "authorization_code" | "client_credentials";
                             /** @description The `sub` of the ID token, for OpenID Connect providers */
                             subject: string | null;
                             /** @description Scopes the provider granted */

@@ -7,6 +7,7 @@ import { Secret } from '../crypto/secret.js'
 import { recordAudit } from '../db/audit.js'
 import type { Db } from '../db/client.js'
 import {
+  findImportState,
   insertConnection,
   lockConnection,
   replaceConnectionTokens,
@@ -152,7 +153,7 @@ export function createImports(deps: ImportDeps, options: { onChange?: (connectio
   async function importOne(item: ImportBody, provider: Provider): Promise<ImportOutcome> {
     const key = { namespace: item.namespace ?? DEFAULT_NAMESPACE, providerId: provider.id, userId: item.userId }
     const digest = digestOf(item.refreshToken)
-    const found = await lockless(key)
+    const found = await findImportState(db, key)
     if (found?.grantType === 'client_credentials') throw machineConnectionExists()
     // the same refresh token imported again: the connection may hold a newer one since (rotated), which the old one
     // must not replace, nor be presented for a refresh (a provider revokes a grant whose used token comes back)
@@ -171,13 +172,6 @@ export function createImports(deps: ImportDeps, options: { onChange?: (connectio
         throw err
       }
     }
-  }
-
-  function lockless(key: ConnectionKey) {
-    return db.prisma.connection.findUnique({
-      where: { namespace_providerId_userId: key },
-      select: { id: true, grantType: true, importDigest: true },
-    })
   }
 
   async function refused(item: ImportBody, err: BrokerError): Promise<void> {

@@ -17,7 +17,13 @@ t.test('a refresh token the provider issued is imported, refreshed at once, serv
     payload: { namespace: 'billing', provider: idp.providerId, userId: 'alice', refreshToken: issued.refresh_token },
   })
   t.equal(res.statusCode, 201, res.body)
-  t.match(res.json(), { namespace: 'billing', userId: 'alice', status: 'active', hasRefreshToken: true })
+  t.match(res.json(), {
+    namespace: 'billing',
+    userId: 'alice',
+    status: 'active',
+    hasRefreshToken: true,
+    grantType: 'authorization_code',
+  })
   t.ok(res.json().lastRefreshedAt, 'refreshed before it was stored')
   t.equal(idp.server.stats.tokenRequests.refresh_token, 1, 'one refresh at the provider')
   t.notMatch(res.body, issued.refresh_token as string, 'no token in the answer')

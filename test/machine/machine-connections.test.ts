@@ -32,6 +32,14 @@ t.test('a machine connection is created, served, replaced and deleted', async (t
   t.equal(created.statusCode, 201, created.body)
   const view = created.json()
   t.match(view, { namespace: 'billing', provider: idp.providerId, userId: 'reporting-job', status: 'active' })
+  const shown = await app.inject({ url: `/admin/connections/${view.id}`, headers: adminHeaders })
+  t.equal(shown.json().grantType, 'client_credentials', 'the admin view says how it is renewed')
+  t.equal(shown.json().hasRefreshToken, false)
+  const listed = await app.inject({ url: '/admin/connections?namespace=billing', headers: adminHeaders })
+  t.same(
+    listed.json().items.map((item: { grantType: string }) => item.grantType),
+    ['client_credentials'],
+  )
   t.equal(idp.server.stats.tokenRequests.client_credentials, 1, 'one grant at the provider')
 
   const served = await app.inject({ url: `/tokens/reporting-job?provider=${idp.providerId}`, headers: caller.headers })
