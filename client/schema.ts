@@ -2284,6 +2284,11 @@ export interface paths {
                                 userId: string;
                                 /** @description `active` or `reauthorization_required` */
                                 status: string;
+                                /**
+                                 * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                                 * @enum {string}
+                                 */
+                                grantType: "authorization_code" | "client_credentials";
                                 /** @description The `sub` of the ID token, for OpenID Connect providers */
                                 subject: string | null;
                                 /** @description Scopes the provider granted */
@@ -2408,6 +2413,11 @@ export interface paths {
                             userId: string;
                             /** @description `active` or `reauthorization_required` */
                             status: string;
+                            /**
+                             * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                             * @enum {string}
+                             */
+                            grantType: "authorization_code" | "client_credentials";
                             /** @description The `sub` of the ID token, for OpenID Connect providers */
                             subject: string | null;
                             /** @description Scopes the provider granted */
@@ -2588,6 +2598,11 @@ export interface paths {
                             userId: string;
                             /** @description `active` or `reauthorization_required` */
                             status: string;
+                            /**
+                             * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                             * @enum {string}
+                             */
+                            grantType: "authorization_code" | "client_credentials";
                             /** @description The `sub` of the ID token, for OpenID Connect providers */
                             subject: string | null;
                             /** @description Scopes the provider granted */
@@ -2677,6 +2692,710 @@ export interface paths {
                 };
                 /** @description The provider failed; the connection keeps its tokens and retries with backoff */
                 503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/machine-connections/{provider}/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Create or replace a machine connection: a token from the provider’s client-credentials grant
+         * @description The grant is asked for at once; nothing is stored when the provider refuses it. The token is served by `GET /tokens/:name?provider=` to callers of the namespace allowed the provider, and renewed before it expires by asking again.
+         */
+        put: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    provider: string;
+                    /** @description The machine connection’s name: the `userId` its callers give to GET /tokens */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The namespace whose callers may read its token
+                         * @default default
+                         */
+                        namespace?: string;
+                        /** @description Scopes asked for at every grant; none: what the provider grants the client by default */
+                        scopes?: string[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Replaced with a new token */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description The namespace whose callers share the connection */
+                            namespace: string;
+                            /** @description Provider id */
+                            provider: string;
+                            userId: string;
+                            /** @description `active` or `reauthorization_required` */
+                            status: string;
+                            /**
+                             * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                             * @enum {string}
+                             */
+                            grantType: "authorization_code" | "client_credentials";
+                            /** @description The `sub` of the ID token, for OpenID Connect providers */
+                            subject: string | null;
+                            /** @description Scopes the provider granted */
+                            scope: string | null;
+                            tokenType: string;
+                            hasRefreshToken: boolean;
+                            /**
+                             * Format: date-time
+                             * @description When the stored access token expires; null when the provider did not say
+                             */
+                            expiresAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the scheduler refreshes next
+                             */
+                            nextRefreshAt: string | null;
+                            /** Format: date-time */
+                            lastRefreshedAt: string | null;
+                            /** @description Refresh failures since the last success */
+                            failureCount: number;
+                            /** @description The error code of the last failed refresh */
+                            lastError: string | null;
+                            /** Format: date-time */
+                            lastErrorAt: string | null;
+                            /** @description The instance refreshing the connection right now, if any */
+                            lease: {
+                                owner: string;
+                                /** Format: date-time */
+                                expiresAt: string | null;
+                            } | null;
+                            /** @description The internal caller whose flow created it */
+                            createdByClientId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Created */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description The namespace whose callers share the connection */
+                            namespace: string;
+                            /** @description Provider id */
+                            provider: string;
+                            userId: string;
+                            /** @description `active` or `reauthorization_required` */
+                            status: string;
+                            /**
+                             * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                             * @enum {string}
+                             */
+                            grantType: "authorization_code" | "client_credentials";
+                            /** @description The `sub` of the ID token, for OpenID Connect providers */
+                            subject: string | null;
+                            /** @description Scopes the provider granted */
+                            scope: string | null;
+                            tokenType: string;
+                            hasRefreshToken: boolean;
+                            /**
+                             * Format: date-time
+                             * @description When the stored access token expires; null when the provider did not say
+                             */
+                            expiresAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the scheduler refreshes next
+                             */
+                            nextRefreshAt: string | null;
+                            /** Format: date-time */
+                            lastRefreshedAt: string | null;
+                            /** @description Refresh failures since the last success */
+                            failureCount: number;
+                            /** @description The error code of the last failed refresh */
+                            lastError: string | null;
+                            /** Format: date-time */
+                            lastErrorAt: string | null;
+                            /** @description The instance refreshing the connection right now, if any */
+                            lease: {
+                                owner: string;
+                                /** Format: date-time */
+                                expiresAt: string | null;
+                            } | null;
+                            /** @description The internal caller whose flow created it */
+                            createdByClientId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Invalid parameters */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Missing or wrong admin token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description No such provider */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description A user connection of this provider has the name */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Too many failed authentications from this address */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description The provider refused the grant (our client, its scopes): nothing stored */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description The provider failed: nothing stored */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        post?: never;
+        /** Revoke (where the provider can) and delete a machine connection */
+        delete: {
+            parameters: {
+                query?: {
+                    /** @description The namespace of the machine connection */
+                    namespace?: string;
+                };
+                header?: never;
+                path: {
+                    provider: string;
+                    /** @description The machine connection’s name: the `userId` its callers give to GET /tokens */
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked (where supported) and deleted */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Missing or wrong admin token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description No such machine connection */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Too many failed authentications from this address */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/connections/import": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import a connection: tokens issued before the broker, stored encrypted
+         * @description Without an access token valid for at least 60 seconds (`accessToken` and `expiresAt`), the broker refreshes at once and stores the connection only when the provider accepted the refresh token. The same refresh token imported again leaves the connection as it is (200).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /**
+                         * @description The namespace whose callers share the connection
+                         * @default default
+                         */
+                        namespace?: string;
+                        /**
+                         * @description Provider id
+                         * @example google
+                         */
+                        provider: string;
+                        /**
+                         * @description Your identifier of the user, as given to POST /authorizations
+                         * @example user-42
+                         */
+                        userId: string;
+                        /** @description The refresh token the provider issued (write-only, stored encrypted) */
+                        refreshToken: string;
+                        /** @description An access token still valid; without it (or `expiresAt`) the broker refreshes at once */
+                        accessToken?: string;
+                        /**
+                         * Format: date-time
+                         * @description When `accessToken` expires (ISO 8601)
+                         */
+                        expiresAt?: string;
+                        /** @description Granted scopes, space-separated */
+                        scope?: string;
+                        /** @description The account at the provider */
+                        subject?: string;
+                        /** @description Non-secret fields served beside the token (as a template keeps them) */
+                        metadata?: {
+                            [key: string]: string;
+                        };
+                    };
+                };
+            };
+            responses: {
+                /** @description The connection existed: replaced, or left as it was */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description The namespace whose callers share the connection */
+                            namespace: string;
+                            /** @description Provider id */
+                            provider: string;
+                            userId: string;
+                            /** @description `active` or `reauthorization_required` */
+                            status: string;
+                            /**
+                             * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                             * @enum {string}
+                             */
+                            grantType: "authorization_code" | "client_credentials";
+                            /** @description The `sub` of the ID token, for OpenID Connect providers */
+                            subject: string | null;
+                            /** @description Scopes the provider granted */
+                            scope: string | null;
+                            tokenType: string;
+                            hasRefreshToken: boolean;
+                            /**
+                             * Format: date-time
+                             * @description When the stored access token expires; null when the provider did not say
+                             */
+                            expiresAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the scheduler refreshes next
+                             */
+                            nextRefreshAt: string | null;
+                            /** Format: date-time */
+                            lastRefreshedAt: string | null;
+                            /** @description Refresh failures since the last success */
+                            failureCount: number;
+                            /** @description The error code of the last failed refresh */
+                            lastError: string | null;
+                            /** Format: date-time */
+                            lastErrorAt: string | null;
+                            /** @description The instance refreshing the connection right now, if any */
+                            lease: {
+                                owner: string;
+                                /** Format: date-time */
+                                expiresAt: string | null;
+                            } | null;
+                            /** @description The internal caller whose flow created it */
+                            createdByClientId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Imported */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** Format: uuid */
+                            id: string;
+                            /** @description The namespace whose callers share the connection */
+                            namespace: string;
+                            /** @description Provider id */
+                            provider: string;
+                            userId: string;
+                            /** @description `active` or `reauthorization_required` */
+                            status: string;
+                            /**
+                             * @description How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); `client_credentials`, a machine connection asking again
+                             * @enum {string}
+                             */
+                            grantType: "authorization_code" | "client_credentials";
+                            /** @description The `sub` of the ID token, for OpenID Connect providers */
+                            subject: string | null;
+                            /** @description Scopes the provider granted */
+                            scope: string | null;
+                            tokenType: string;
+                            hasRefreshToken: boolean;
+                            /**
+                             * Format: date-time
+                             * @description When the stored access token expires; null when the provider did not say
+                             */
+                            expiresAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the scheduler refreshes next
+                             */
+                            nextRefreshAt: string | null;
+                            /** Format: date-time */
+                            lastRefreshedAt: string | null;
+                            /** @description Refresh failures since the last success */
+                            failureCount: number;
+                            /** @description The error code of the last failed refresh */
+                            lastError: string | null;
+                            /** Format: date-time */
+                            lastErrorAt: string | null;
+                            /** @description The instance refreshing the connection right now, if any */
+                            lease: {
+                                owner: string;
+                                /** Format: date-time */
+                                expiresAt: string | null;
+                            } | null;
+                            /** @description The internal caller whose flow created it */
+                            createdByClientId: string | null;
+                            /** Format: date-time */
+                            createdAt: string;
+                            /** Format: date-time */
+                            updatedAt: string;
+                        };
+                    };
+                };
+                /** @description Invalid parameters */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Missing or wrong admin token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description No such provider */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description The provider refused the refresh token: nothing stored */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Too many failed authentications from this address */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description The provider refused our client: nothing stored */
+                502: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description The refresh failed: nothing stored */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/admin/connections/import/bulk": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import connections in bulk: an NDJSON body, one import object per line
+         * @description Each line is imported as by `POST /admin/connections/import`, independently: a refused line refuses only itself and is reported by its line number. Idempotent on (namespace, provider, userId): a connection that exists is replaced, and a line already imported (the same refresh token) leaves it as it is. At most 20000 lines and 16 MiB per request. `npm run import -- --file connections.ndjson` posts a file.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            /** @description NDJSON (`content-type: application/x-ndjson`): one import object per line */
+            requestBody: {
+                content: {
+                    "application/x-ndjson": string;
+                };
+            };
+            responses: {
+                /** @description What the import did, line by line counted */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description New connections stored */
+                            imported: number;
+                            /** @description Existing connections whose tokens were replaced */
+                            updated: number;
+                            /** @description Lines already imported (same refresh token): left as they are */
+                            unchanged: number;
+                            /** @description Of those stored, how many were refreshed first (no usable access token) */
+                            refreshed: number;
+                            /** @description Lines not stored */
+                            refused: number;
+                            /** @description Why each refused line was refused; never a token */
+                            errors: {
+                                /** @description Line number in the body, from 1 */
+                                line: number;
+                                error: string;
+                                message: string;
+                            }[];
+                        };
+                    };
+                };
+                /** @description Invalid parameters */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Missing or wrong admin token */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description The body is larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Not NDJSON */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: string;
+                            message: string;
+                        };
+                    };
+                };
+                /** @description Too many failed authentications from this address */
+                429: {
                     headers: {
                         [name: string]: unknown;
                     };

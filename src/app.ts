@@ -19,7 +19,9 @@ import auditRoutes from './http/routes/admin/audit.js'
 import adminClientRoutes from './http/routes/admin/clients.js'
 import adminConnectionActions from './http/routes/admin/connection-actions.js'
 import adminConnectionRoutes from './http/routes/admin/connections.js'
+import adminImportRoutes from './http/routes/admin/imports.js'
 import keyRoutes from './http/routes/admin/keys.js'
+import adminMachineConnectionRoutes from './http/routes/admin/machine-connections.js'
 import adminProviderRoutes from './http/routes/admin/providers.js'
 import adminTemplateRoutes from './http/routes/admin/templates.js'
 import authorizationRoutes from './http/routes/authorizations/index.js'
@@ -162,6 +164,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(connectionRoutes)
   await app.register(adminConnectionRoutes, { prefix: '/admin' })
   await app.register(adminConnectionActions, { prefix: '/admin' })
+  await app.register(adminMachineConnectionRoutes, { prefix: '/admin' })
+  await app.register(adminImportRoutes, { prefix: '/admin' })
   await app.register(auditRoutes, { prefix: '/admin' })
   await app.register(keyRoutes, { prefix: '/admin' })
   await app.register(callerWebhookRoutes)

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'
+  | 'provider_refused'
   | 'provider_unavailable'
   | 'service_unavailable'
   | 'internal_error'
@@ -37,6 +38,7 @@ const statusOf: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  provider_refused: 502,
   provider_unavailable: 503,
   service_unavailable: 503,
   internal_error: 500,
@@ -78,6 +80,9 @@ export const providerUnavailable = (message: string, retryAfterSeconds?: number)
     message,
     retryAfterSeconds === undefined ? {} : { retryAfterSeconds: Math.max(1, retryAfterSeconds) },
   )
+
+/** The provider answered a grant the broker asked for with a refusal (our client, its scopes): nothing was stored. */
+export const providerRefused = (message: string) => new BrokerError('provider_refused', message)
 
 /** Invalid configuration: stops the start with one line per variable, naming it. */
 export class ConfigError extends Error {

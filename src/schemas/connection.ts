@@ -2,6 +2,7 @@
 import { DateTime, Nullable, pageQuery, StringEnum, Type, Uuid, type Static } from './common.js'
 
 export const connectionStatuses = ['active', 'reauthorization_required'] as const
+export const grantTypes = ['authorization_code', 'client_credentials'] as const
 
 export const connectionExample = {
   id: '0b6f3c52-5b1e-4d47-9a55-2f4c8d1f7e21',
@@ -9,6 +10,7 @@ export const connectionExample = {
   provider: 'google',
   userId: 'user-42',
   status: 'active',
+  grantType: 'authorization_code',
   subject: '10769150350006150715113082367',
   scope: 'openid email offline_access',
   tokenType: 'Bearer',
@@ -34,6 +36,11 @@ export const ConnectionView = Type.Object(
     provider: Type.String({ description: 'Provider id' }),
     userId: Type.String(),
     status: Type.String({ description: '`active` or `reauthorization_required`' }),
+    grantType: StringEnum(grantTypes, {
+      description:
+        'How its tokens are renewed: `authorization_code`, a user’s refresh token (a flow or an import); ' +
+        '`client_credentials`, a machine connection asking again',
+    }),
     subject: nullableString('The `sub` of the ID token, for OpenID Connect providers'),
     scope: nullableString('Scopes the provider granted'),
     tokenType: Type.String(),

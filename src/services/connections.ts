@@ -17,10 +17,12 @@ function toView({
   refreshTokenEnc,
   leaseOwner,
   leaseExpiresAt,
+  grantType,
   ...row
 }: ConnectionSummary): ConnectionView {
   return {
     ...row,
+    grantType: grantType === 'client_credentials' ? 'client_credentials' : 'authorization_code',
     provider: providerId,
     hasRefreshToken: refreshTokenEnc !== null,
     lease: leaseOwner ? { owner: leaseOwner, expiresAt: leaseExpiresAt } : null,

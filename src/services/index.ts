@@ -9,7 +9,10 @@ import { createCallbackService } from './callback.js'
 import { createCallerService } from './callers.js'
 import { createClientService } from './clients.js'
 import { createConnectionViews } from './connections.js'
+import { createBulkImport } from './bulk-import.js'
+import { createImports } from './imports.js'
 import { createKeyRotation } from './key-rotation.js'
+import { createMachineConnections } from './machine-connections.js'
 import { createProviderService } from './providers.js'
 import { createRefreshService } from './refresh.js'
 import { createConnectionRevoker } from './revoke-connection.js'
@@ -37,6 +40,8 @@ export function createServices(deps: Deps) {
   const grants = createGrantStore(deps, { onChange })
   const confirmations = createConfirmations(deps, grants)
   const callers = createCallerService(deps, outage)
+  const revoker = createConnectionRevoker(deps, { onChange })
+  const imports = createImports(deps, { onChange })
   return {
     callers,
     clients: createClientService(deps, { onChange: callers.callerChanged }),
@@ -47,7 +52,10 @@ export function createServices(deps: Deps) {
     tokens: createTokenService(deps, { refresher, cache: tokenCache, lastKnown: lastKnownTokens, outage }),
     tokenCache,
     refresher,
-    revoker: createConnectionRevoker(deps, { onChange }),
+    revoker,
+    machineConnections: createMachineConnections(deps, { revoker, onChange }),
+    imports,
+    bulkImport: createBulkImport(deps, imports),
     connections: createConnectionViews(deps),
     audit: createAuditService(deps),
     keys: createKeyRotation(deps),

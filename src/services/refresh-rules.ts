@@ -10,6 +10,13 @@ export interface RefreshState {
   lastRefreshedAt: Date | null
   refreshTokenEnc: Uint8Array | null
   failureCount: number
+  /** `client_credentials`: renewed by asking again, without a refresh token; absent: `authorization_code`. */
+  grantType?: string
+}
+
+/** Whether the connection can get a new access token without its user: a refresh token, or a machine's own grant. */
+export function isRenewable(connection: Pick<RefreshState, 'refreshTokenEnc' | 'grantType'>): boolean {
+  return connection.refreshTokenEnc !== null || connection.grantType === 'client_credentials'
 }
 
 /**
@@ -47,7 +54,7 @@ export function shouldRefresh(
       need.kind === 'due' ? 'not_due' : need.kind === 'minTtl' ? 'valid_for_min_ttl' : 'refreshed_since_asked'
     return { should: false, reason }
   }
-  if (!connection.refreshTokenEnc) return { should: false, reason: 'no_refresh_token' }
+  if (!isRenewable(connection)) return { should: false, reason: 'no_refresh_token' }
   if (need.kind === 'minTtl' && inBackoff(connection, now)) return { should: false, reason: 'in_backoff' }
   const reason = need.kind === 'due' ? 'due' : need.kind === 'minTtl' ? 'expires_within_min_ttl' : 'forced'
   return { should: true, reason }

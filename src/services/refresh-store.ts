@@ -15,6 +15,7 @@ import { emitConnectionEvent } from '../webhooks/outbox.js'
 import { sealTokens } from './connection-tokens.js'
 import { markProviderCredentials } from './provider-credentials.js'
 import { nextRefreshAt, tokenLifetime } from './refresh-policy.js'
+import { isRenewable } from './refresh-rules.js'
 
 export type RefreshTrigger = 'scheduler' | 'on_demand' | 'admin'
 
@@ -57,7 +58,7 @@ export function createRefreshOutcomes(deps: Pick<Deps, 'db' | 'keyring' | 'confi
     const timing = {
       expiresAt,
       lifetimeSeconds,
-      hasRefreshToken: Boolean(sealed.refreshTokenEnc ?? row.refreshTokenEnc),
+      hasRefreshToken: sealed.refreshTokenEnc !== undefined || isRenewable(row),
       providerMarginSeconds: provider.refreshMarginSeconds,
     }
     const fields = {

@@ -13,6 +13,7 @@ import { isDatabaseUnavailable } from '../db/errors.js'
 import type { Connection } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
 import { BrokerError, notFound, providerUnavailable, reauthorizationRequired } from '../errors.js'
+import { requestClientCredentials } from '../providers/client-credentials.js'
 import { classifyProviderError, type ProviderFailure } from '../providers/failures.js'
 import { openRefreshToken } from './connection-tokens.js'
 import { createRefreshOutcomes, LeaseLostError, type LeaseHold, type RefreshTrigger } from './refresh-store.js'
@@ -155,14 +156,11 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
       }
     }
     log.debug({ connectionId: row.id, reason: decision.reason, trigger: request.trigger }, 'refreshing')
-    const refreshToken = openRefreshToken(keyring, row) as Secret
     const stopTimer = metrics.refreshDuration.startTimer()
     let response: client.TokenEndpointResponse | undefined
     let failure: ProviderFailure | undefined
     try {
-      const config = await deps.providers.configFor(row.provider)
-      const { refreshParams } = deps.providers.dialectFor(row.provider)
-      response = await client.refreshTokenGrant(config, refreshToken.reveal(), refreshParams)
+      response = await renew(row)
     } catch (err) {
       failure = classifyProviderError(err)
     } finally {
@@ -172,6 +170,17 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
     const hold: LeaseHold = { row, owner, trigger: request.trigger, actor: request.actor }
     if (response) return storeSuccess(hold, response)
     return storeFailure(hold, failure ?? classifyProviderError(undefined))
+  }
+
+  /** A machine connection asks for a new token with its client's credentials; any other uses its refresh token. */
+  async function renew(row: ConnectionWithProvider): Promise<client.TokenEndpointResponse> {
+    if (row.grantType === 'client_credentials') {
+      return requestClientCredentials(deps.providers, row.provider, row.requestedScopes)
+    }
+    const refreshToken = openRefreshToken(keyring, row) as Secret
+    const config = await deps.providers.configFor(row.provider)
+    const { refreshParams } = deps.providers.dialectFor(row.provider)
+    return client.refreshTokenGrant(config, refreshToken.reveal(), refreshParams)
   }
 
   async function storeSuccess(hold: LeaseHold, response: client.TokenEndpointResponse): Promise<RefreshResult> {

@@ -38,7 +38,7 @@ export type AuthServerBehaviour = Required<
 
 interface FaultScope {
   /** Apply only to token requests with this grant_type. */
-  grantType?: 'authorization_code' | 'refresh_token'
+  grantType?: 'authorization_code' | 'refresh_token' | 'client_credentials'
   /** Apply to this many matching requests, then clear itself. Unlimited when absent. */
   times?: number
 }
@@ -217,6 +217,7 @@ function providerConfiguration(
       devInteractions: { enabled: true },
       revocation: { enabled: true },
       introspection: { enabled: true },
+      clientCredentials: { enabled: true },
     },
     pkce: { required: () => true },
     // Refresh tokens regardless of offline_access/prompt=consent, and not bound to the login session.
@@ -225,6 +226,7 @@ function providerConfiguration(
     rotateRefreshToken: () => behaviour.rotateRefreshToken && !behaviour.omitRefreshTokenOnRefresh,
     ttl: {
       AccessToken: () => behaviour.accessTokenTtl,
+      ClientCredentials: () => behaviour.accessTokenTtl,
       RefreshToken: 14 * DAY,
       IdToken: 3600,
       Interaction: 3600,
@@ -240,7 +242,7 @@ function toClientMetadata(client: TestClient): ClientMetadata {
     client_secret: client.client_secret,
     redirect_uris: client.redirect_uris,
     token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic',
-    grant_types: ['authorization_code', 'refresh_token'],
+    grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
     response_types: ['code'],
   }
 }

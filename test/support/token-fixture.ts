@@ -110,6 +110,14 @@ export async function mintUsers(
   userIds: string[],
   { now = app.deps.now() }: { now?: Date } = {},
 ): Promise<ConnectedUser[]> {
+  return storeMany(app, idp.providerId, await mintTokens(idp, userIds), now)
+}
+
+/** The tokens mintUsers stores, minted by oidc-provider's own models, for a test to hand to the broker itself. */
+export async function mintTokens(
+  idp: Idp,
+  userIds: string[],
+): Promise<Array<{ userId: string; tokens: client.TokenEndpointResponse }>> {
   const { provider } = idp.server
   const clientId = idp.server.clients[0]?.client_id as string
   const oidcClient = await provider.Client.find(clientId)
@@ -136,10 +144,11 @@ export async function mintUsers(
       },
     })
   }
-  return storeMany(app, idp.providerId, grants, now)
+  return grants
 }
 
-async function signIn(idp: Idp, userId: string): Promise<client.TokenEndpointResponse> {
+/** The tokens of a real authorization-code flow at the provider, signed in as `userId`; stored nowhere. */
+export async function signIn(idp: Idp, userId: string): Promise<client.TokenEndpointResponse> {
   const pkceCodeVerifier = client.randomPKCECodeVerifier()
   const expectedState = client.randomState()
   const url = client.buildAuthorizationUrl(idp.config, {

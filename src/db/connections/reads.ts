@@ -25,6 +25,17 @@ export function findConnectionWithProvider(
   })
 }
 
+/** What an import needs to know of the connection it would replace: its kind and the digest of its last import. */
+export function findImportState(
+  db: Db,
+  { namespace, providerId, userId }: ConnectionKey,
+): Promise<{ id: string; grantType: string; importDigest: Uint8Array | null } | null> {
+  return db.prisma.connection.findUnique({
+    where: { namespace_providerId_userId: { namespace, providerId, userId } },
+    select: { id: true, grantType: true, importDigest: true },
+  })
+}
+
 const byUser = {
   name: 'connection_by_key',
   text: 'SELECT * FROM connections WHERE namespace = $1 AND provider_id = $2 AND user_id = $3',

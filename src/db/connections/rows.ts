@@ -27,6 +27,9 @@ export interface ConnectionRow {
   last_refreshed_at: Date | null
   created_by_client_id: string | null
   version: number
+  grant_type: string
+  requested_scopes: string[] | null
+  import_digest: Uint8Array | null
   created_at: Date
   updated_at: Date
 }
@@ -58,6 +61,9 @@ export function toConnection(row: ConnectionRow): Connection {
     lastRefreshedAt: row.last_refreshed_at,
     createdByClientId: row.created_by_client_id,
     version: row.version,
+    grantType: row.grant_type,
+    requestedScopes: row.requested_scopes ?? [],
+    importDigest: row.import_digest && bytes(row.import_digest),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }

@@ -10,6 +10,7 @@ const summaryColumns = {
   providerId: true,
   userId: true,
   status: true,
+  grantType: true,
   subject: true,
   scope: true,
   tokenType: true,

@@ -17,12 +17,19 @@ export interface GrantedFields {
   expiresAt: Date
   lifetimeSeconds: number
   nextRefreshAt: Date | null
+  /** Absent: `authorization_code` on insert, unchanged on replace. */
+  grantType?: 'authorization_code' | 'client_credentials'
+  requestedScopes?: string[]
+  importDigest?: Uint8Array<ArrayBuffer> | null
+  lastRefreshedAt?: Date
 }
 
 export interface LockedConnection {
   id: string
   subject: string | null
   status: string
+  grantType: string
+  importDigest: Uint8Array | null
   accessTokenEnc: Uint8Array
   refreshTokenEnc: Uint8Array | null
 }
@@ -30,7 +37,8 @@ export interface LockedConnection {
 /** Locks the connection of `key` for the transaction `tx` (FOR UPDATE), if there is one. */
 export async function lockConnection(tx: Db, key: ConnectionKey): Promise<LockedConnection | undefined> {
   const [row] = await tx.prisma.$queryRaw<LockedConnection[]>`
-    SELECT id::text AS id, subject, status, access_token_enc AS "accessTokenEnc", refresh_token_enc AS "refreshTokenEnc"
+    SELECT id::text AS id, subject, status, grant_type AS "grantType", import_digest AS "importDigest",
+      access_token_enc AS "accessTokenEnc", refresh_token_enc AS "refreshTokenEnc"
     FROM connections
     WHERE namespace = ${key.namespace} AND provider_id = ${key.providerId} AND user_id = ${key.userId}
     FOR UPDATE`
@@ -54,7 +62,7 @@ export async function insertConnection(
     key,
     createdByClientId,
     fields,
-  }: { id: string; key: ConnectionKey; createdByClientId: string; fields: GrantedFields },
+  }: { id: string; key: ConnectionKey; createdByClientId: string | null; fields: GrantedFields },
 ): Promise<void> {
   const { namespace, providerId, userId } = key
   await tx.prisma.connection.create({

@@ -1,0 +1,149 @@
+import t from 'tap'
+import { build } from '../helper.js'
+import { adminHeaders, createCaller } from '../support/fixtures.js'
+import { signIn, startIdp } from '../support/token-fixture.js'
+
+t.test('a refresh token the provider issued is imported, refreshed at once, served and refreshed again', async (t) => {
+  const { app, logs } = await build(t, { background: false })
+  const idp = await startIdp(t, app)
+  const caller = await createCaller(app, { namespace: 'billing', allowedProviders: [idp.providerId] })
+  const issued = await signIn(idp, 'alice')
+  idp.server.resetStats()
+
+  const res = await app.inject({
+    method: 'POST',
+    url: '/admin/connections/import',
+    headers: adminHeaders,
+    payload: { namespace: 'billing', provider: idp.providerId, userId: 'alice', refreshToken: issued.refresh_token },
+  })
+  t.equal(res.statusCode, 201, res.body)
+  t.match(res.json(), {
+    namespace: 'billing',
+    userId: 'alice',
+    status: 'active',
+    hasRefreshToken: true,
+    grantType: 'authorization_code',
+  })
+  t.ok(res.json().lastRefreshedAt, 'refreshed before it was stored')
+  t.equal(idp.server.stats.tokenRequests.refresh_token, 1, 'one refresh at the provider')
+  t.notMatch(res.body, issued.refresh_token as string, 'no token in the answer')
+
+  const served = await app.inject({ url: `/tokens/alice?provider=${idp.providerId}`, headers: caller.headers })
+  t.equal(served.statusCode, 200, served.body)
+  t.equal(idp.server.stats.tokenRequests.refresh_token, 1, 'served without another refresh')
+  const introspected = await idp.server.introspect(served.json().accessToken as string)
+  t.equal(introspected.active, true)
+  t.equal(introspected.sub, 'alice', 'the user’s own token')
+
+  const forced = await app.inject({
+    method: 'POST',
+    url: `/admin/connections/${res.json().id}/refresh`,
+    headers: adminHeaders,
+  })
+  t.equal(forced.statusCode, 200, forced.body)
+  t.equal(idp.server.stats.tokenRequests.refresh_token, 2, 'the rotated refresh token that was stored works')
+  t.equal(idp.server.stats.refreshTokenReuse, 0)
+
+  const again = await app.inject({
+    method: 'POST',
+    url: '/admin/connections/import',
+    headers: adminHeaders,
+    payload: { namespace: 'billing', provider: idp.providerId, userId: 'alice', refreshToken: issued.refresh_token },
+  })
+  t.equal(again.statusCode, 200, 'the same import again: left as it is')
+  t.equal(again.json().id, res.json().id)
+  t.equal(idp.server.stats.tokenRequests.refresh_token, 2, 'the consumed refresh token is not presented again')
+  const after = await app.inject({
+    method: 'POST',
+    url: `/admin/connections/${res.json().id}/refresh`,
+    headers: adminHeaders,
+  })
+  t.equal(after.statusCode, 200, 'and the grant is still alive')
+
+  const audit = await app.deps.db.prisma.auditEvent.findMany({ where: { action: 'connection.imported' } })
+  t.equal(audit.length, 1)
+  t.match(audit[0]?.detail, { replaced: false, refreshed: true })
+  t.notMatch(logs.text, issued.refresh_token as string, 'no token in the logs')
+})
+
+t.test('a usable access token is stored as it is, without a refresh', async (t) => {
+  const { app } = await build(t, { background: false })
+  const idp = await startIdp(t, app)
+  const caller = await createCaller(app, { allowedProviders: [idp.providerId] })
+  const issued = await signIn(idp, 'bob')
+  idp.server.resetStats()
+  const expiresAt = new Date(Date.now() + 30 * 60_000).toISOString()
+  const res = await app.inject({
+    method: 'POST',
+    url: '/admin/connections/import',
+    headers: adminHeaders,
+    payload: {
+      provider: idp.providerId,
+      userId: 'bob',
+      refreshToken: issued.refresh_token,
+      accessToken: issued.access_token,
+      expiresAt,
+      scope: 'openid offline_access',
+      subject: 'bob',
+      metadata: { tenant: 'acme' },
+    },
+  })
+  t.equal(res.statusCode, 201, res.body)
+  t.equal(res.json().expiresAt, expiresAt)
+  t.equal(res.json().lastRefreshedAt, null)
+  t.equal(idp.server.stats.tokenRequests.refresh_token, 0, 'no refresh')
+  const served = await app.inject({ url: `/tokens/bob?provider=${idp.providerId}`, headers: caller.headers })
+  t.equal(served.json().accessToken, issued.access_token, 'the imported access token is served')
+  t.same(served.json().metadata, { tenant: 'acme' })
+
+  const soon = await app.inject({
+    method: 'POST',
+    url: '/admin/connections/import',
+    headers: adminHeaders,
+    payload: {
+      provider: idp.providerId,
+      userId: 'carol',
+      refreshToken: (await signIn(idp, 'carol')).refresh_token,
+      accessToken: 'about-to-expire',
+      expiresAt: new Date(Date.now() + 10_000).toISOString(),
+    },
+  })
+  t.equal(soon.statusCode, 201, soon.body)
+  t.equal(idp.server.stats.tokenRequests.refresh_token, 1, 'an access token about to expire is refreshed first')
+})
+
+t.test('a refresh token the provider refuses is refused, with nothing stored', async (t) => {
+  const { app, logs } = await build(t, { background: false })
+  const idp = await startIdp(t, app)
+  const garbage = 'not-a-refresh-token-0123456789'
+  const res = await app.inject({
+    method: 'POST',
+    url: '/admin/connections/import',
+    headers: adminHeaders,
+    payload: { provider: idp.providerId, userId: 'mallory', refreshToken: garbage },
+  })
+  t.equal(res.statusCode, 409, res.body)
+  t.equal(res.json().error, 'reauthorization_required')
+  t.notMatch(res.body, garbage)
+  t.equal(await app.deps.db.prisma.connection.count(), 0, 'nothing stored')
+  const refused = await app.deps.db.prisma.auditEvent.findMany({ where: { action: 'connection.import_refused' } })
+  t.equal(refused.length, 1, 'the refusal is audited')
+  t.equal(refused[0]?.userId, 'mallory')
+  t.notMatch(logs.text, garbage)
+
+  const unknown = await app.inject({
+    method: 'POST',
+    url: '/admin/connections/import',
+    headers: adminHeaders,
+    payload: { provider: 'nope', userId: 'x', refreshToken: 'y' },
+  })
+  t.equal(unknown.statusCode, 404)
+  const typo = await app.inject({
+    method: 'POST',
+    url: '/admin/connections/import',
+    headers: adminHeaders,
+    payload: { provider: idp.providerId, userId: 'x', refresh_token: 'y' },
+  })
+  t.equal(typo.statusCode, 400)
+  t.equal(await app.deps.db.prisma.connection.count(), 0)
+})
