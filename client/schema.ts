@@ -599,8 +599,10 @@ export interface paths {
                                 clientId: string;
                                 /** @description The client secret itself is never returned */
                                 hasClientSecret: boolean;
+                                /** @description Whether a private_key_jwt key is stored (never returned) */
+                                hasPrivateKey: boolean;
                                 /** @enum {string} */
-                                tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post";
+                                tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                                 scopes: string[];
                                 /** @description Scopes a flow may ask for; empty: any */
                                 allowedScopes: string[];
@@ -713,9 +715,11 @@ export interface paths {
                         revocationEndpoint?: string;
                         clientId: string;
                         /** @description Write-only; stored encrypted */
-                        clientSecret: string;
+                        clientSecret?: string;
+                        /** @description private_key_jwt (RFC 7523): the private key signing client assertions, as PEM or as a JWK (its `kid` is sent); RSA (RS256, or the JWK `alg`), EC or Ed25519. Write-only; stored encrypted */
+                        privateKey?: string;
                         /** @enum {string} */
-                        tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post";
+                        tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                         scopes?: string[];
                         /** @description Scopes POST /authorizations may ask for (400 invalid_scope otherwise); empty or left out: any */
                         allowedScopes?: string[];
@@ -756,8 +760,10 @@ export interface paths {
                             clientId: string;
                             /** @description The client secret itself is never returned */
                             hasClientSecret: boolean;
+                            /** @description Whether a private_key_jwt key is stored (never returned) */
+                            hasPrivateKey: boolean;
                             /** @enum {string} */
-                            tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post";
+                            tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                             scopes: string[];
                             /** @description Scopes a flow may ask for; empty: any */
                             allowedScopes: string[];
@@ -972,8 +978,10 @@ export interface paths {
                             clientId: string;
                             /** @description The client secret itself is never returned */
                             hasClientSecret: boolean;
+                            /** @description Whether a private_key_jwt key is stored (never returned) */
+                            hasPrivateKey: boolean;
                             /** @enum {string} */
-                            tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post";
+                            tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                             scopes: string[];
                             /** @description Scopes a flow may ask for; empty: any */
                             allowedScopes: string[];
@@ -1083,8 +1091,10 @@ export interface paths {
                         clientId: string;
                         /** @description Write-only; stored encrypted */
                         clientSecret?: string;
+                        /** @description private_key_jwt (RFC 7523): the private key signing client assertions, as PEM or as a JWK (its `kid` is sent); RSA (RS256, or the JWK `alg`), EC or Ed25519. Write-only; stored encrypted */
+                        privateKey?: string;
                         /** @enum {string} */
-                        tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post";
+                        tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                         scopes?: string[];
                         /** @description Scopes POST /authorizations may ask for (400 invalid_scope otherwise); empty or left out: any */
                         allowedScopes?: string[];
@@ -1125,8 +1135,10 @@ export interface paths {
                             clientId: string;
                             /** @description The client secret itself is never returned */
                             hasClientSecret: boolean;
+                            /** @description Whether a private_key_jwt key is stored (never returned) */
+                            hasPrivateKey: boolean;
                             /** @enum {string} */
-                            tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post";
+                            tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                             scopes: string[];
                             /** @description Scopes a flow may ask for; empty: any */
                             allowedScopes: string[];
@@ -1410,7 +1422,7 @@ export interface paths {
                             };
                             pkce?: boolean;
                             /** @enum {string} */
-                            tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post";
+                            tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                             /** @enum {string} */
                             basicCredentials?: "form" | "plain";
                             /** @enum {string} */

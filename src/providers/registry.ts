@@ -2,7 +2,7 @@ import * as client from 'openid-client'
 import { cipherContext, type Keyring } from '../crypto/keyring.js'
 import type { Provider } from '../db/generated/client.js'
 import type { Logger } from 'pino'
-import { plainClientSecretBasic } from './client-auth.js'
+import { plainClientSecretBasic, privateKeyJwt } from './client-auth.js'
 import { dialectOf, withDialect, type Dialect } from './dialect.js'
 import { createProviderFetch } from './http.js'
 import type { TemplateCatalogue } from './templates/catalogue.js'
@@ -21,6 +21,8 @@ export interface RegistryOptions {
 
 /** The context a provider's client secret is bound to at rest. */
 export const clientSecretContext = (providerId: string) => cipherContext('providers', providerId, 'client_secret')
+/** The context of a provider's private_key_jwt key at rest. */
+export const privateKeyContext = (providerId: string) => cipherContext('providers', providerId, 'private_key')
 
 /**
  * Turns a stored provider into an openid-client Configuration: by discovery when it has an issuer, from its
@@ -88,13 +90,15 @@ export class ProviderRegistry {
       : undefined
     const template = this.#templateOf(provider)
     const auth =
-      provider.tokenEndpointAuthMethod === 'client_secret_post'
-        ? client.ClientSecretPost(secret)
-        : provider.tokenEndpointAuthMethod === 'none'
-          ? client.None()
-          : template?.basicCredentials === 'plain'
-            ? plainClientSecretBasic(secret)
-            : client.ClientSecretBasic(secret)
+      provider.tokenEndpointAuthMethod === 'private_key_jwt'
+        ? await this.#privateKeyJwt(provider)
+        : provider.tokenEndpointAuthMethod === 'client_secret_post'
+          ? client.ClientSecretPost(secret)
+          : provider.tokenEndpointAuthMethod === 'none'
+            ? client.None()
+            : template?.basicCredentials === 'plain'
+              ? plainClientSecretBasic(secret)
+              : client.ClientSecretBasic(secret)
     const fetch = withDialect(this.#fetch, dialectOf(template))
     let config: client.Configuration
     if (provider.issuer) {
@@ -115,6 +119,11 @@ export class ProviderRegistry {
     config.timeout = this.#options.timeoutSeconds
     config[client.customFetch] = fetch
     return config
+  }
+
+  #privateKeyJwt(provider: Provider): Promise<client.ClientAuth> {
+    if (!provider.privateKeyEnc) throw new Error(`provider ${provider.id} uses private_key_jwt but has no private key`)
+    return privateKeyJwt(this.#options.keyring.decrypt(provider.privateKeyEnc, privateKeyContext(provider.id)))
   }
 
   async #discover(

@@ -6,6 +6,12 @@ import { TEMPLATE_NAME_PATTERN } from './template.js'
 export const MAX_AUTHORIZATION_PARAMS = 20
 
 const clientSecret = Type.String({ minLength: 1, maxLength: 2000, description: 'Write-only; stored encrypted' })
+const privateKey = Type.String({
+  minLength: 1,
+  maxLength: 20000,
+  description:
+    'private_key_jwt (RFC 7523): the private key signing client assertions, as PEM or as a JWK (its `kid` is sent); RSA (RS256, or the JWK `alg`), EC or Ed25519. Write-only; stored encrypted',
+})
 
 /** The settings an admin writes; which combinations are valid is checked by parseProviderInput. */
 const writable = {
@@ -35,6 +41,7 @@ const writable = {
   revocationEndpoint: Type.Optional(ServiceUrl()),
   clientId: Type.String({ minLength: 1, maxLength: 500 }),
   clientSecret: Type.Optional(clientSecret),
+  privateKey: Type.Optional(privateKey),
   tokenEndpointAuthMethod: Type.Optional(StringEnum(tokenEndpointAuthMethods)),
   scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100 })),
   allowedScopes: Type.Optional(
@@ -58,7 +65,6 @@ export const ProviderCreateBody = Type.Object(
   {
     id: ProviderId({ description: 'A slug; part of the redirect URI' }),
     ...writable,
-    clientSecret,
   },
   {
     additionalProperties: false,
@@ -78,25 +84,36 @@ export const ProviderReplaceBody = Type.Object(
 )
 export type ProviderReplaceBody = Static<typeof ProviderReplaceBody>
 
+const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,127}$'
+
 /** A PROVIDERS_FILE entry: a provider whose secret is named by an environment variable, never written in the file. */
 export const ProviderFileEntry = Type.Object(
   {
     id: ProviderCreateBody.properties.id,
     ...withoutSecret(writable),
-    clientSecretEnv: Type.String({
-      pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$',
-      description: 'The environment variable that holds the client secret',
-    }),
+    clientSecretEnv: Type.Optional(
+      Type.String({
+        pattern: ENV_NAME,
+        description: 'The environment variable that holds the client secret',
+      }),
+    ),
+    privateKeyEnv: Type.Optional(
+      Type.String({
+        pattern: ENV_NAME,
+        description: 'private_key_jwt: the environment variable that holds the private key (PEM or JWK)',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
 
 export type ProviderFileEntry = Static<typeof ProviderFileEntry>
 
-function withoutSecret<T extends { clientSecret: unknown }>({
+function withoutSecret<T extends { clientSecret: unknown; privateKey: unknown }>({
   clientSecret: _secret,
+  privateKey: _key,
   ...rest
-}: T): Omit<T, 'clientSecret'> {
+}: T): Omit<T, 'clientSecret' | 'privateKey'> {
   return rest
 }
 
@@ -112,6 +129,7 @@ export const providerExample = {
   revocationEndpoint: null,
   clientId: '3b1f0c2a-8d4e-4f6a-9b7c-1d2e3f4a5b6c',
   hasClientSecret: true,
+  hasPrivateKey: false,
   tokenEndpointAuthMethod: 'client_secret_post',
   scopes: ['public', 'email', 'chat', 'streamkey', 'follow', 'stream_info'],
   allowedScopes: [],
@@ -183,6 +201,7 @@ export const ProviderView = Type.Object(
     revocationEndpoint: nullableString,
     clientId: Type.String(),
     hasClientSecret: Type.Boolean({ description: 'The client secret itself is never returned' }),
+    hasPrivateKey: Type.Boolean({ description: 'Whether a private_key_jwt key is stored (never returned)' }),
     tokenEndpointAuthMethod: StringEnum(tokenEndpointAuthMethods),
     scopes: Type.Array(Type.String()),
     allowedScopes: Type.Array(Type.String(), { description: 'Scopes a flow may ask for; empty: any' }),

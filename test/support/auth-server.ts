@@ -15,7 +15,9 @@ export interface TestClient {
   client_id: string
   client_secret: string
   redirect_uris: string[]
-  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post'
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+  /** private_key_jwt: the public keys its client assertions are checked with (the secret is then not accepted). */
+  jwks?: { keys: object[] }
 }
 
 export interface AuthServerOptions {
@@ -56,7 +58,7 @@ export type TokenFault = FaultScope &
     | { kind: 'drop'; afterProcessing?: boolean }
   )
 
-export type TokenAuthMethod = 'basic' | 'post' | 'none'
+export type TokenAuthMethod = 'basic' | 'post' | 'private_key_jwt' | 'none'
 
 export interface AuthServerStats {
   tokenRequests: { authorization_code: number; refresh_token: number; [grantType: string]: number }
@@ -235,9 +237,10 @@ function providerConfiguration(
 }
 
 function toClientMetadata(client: TestClient): ClientMetadata {
+  const keys = client.token_endpoint_auth_method === 'private_key_jwt'
   return {
     client_id: client.client_id,
-    client_secret: client.client_secret,
+    ...(keys ? { jwks: client.jwks as ClientMetadata['jwks'] } : { client_secret: client.client_secret }),
     redirect_uris: client.redirect_uris,
     token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic',
     grant_types: ['authorization_code', 'refresh_token'],
@@ -340,6 +343,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
 function authMethodOf(authorization: string, params: URLSearchParams): TokenAuthMethod {
   if (/^basic /i.test(authorization)) return 'basic'
   if (params.has('client_secret')) return 'post'
+  if (params.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+    return 'private_key_jwt'
+  }
   return 'none'
 }
 

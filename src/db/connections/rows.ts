@@ -85,6 +85,8 @@ const PROVIDER_COLUMNS = [
   'credentials_status',
   'credentials_error',
   'credentials_checked_at',
+  'private_key_enc',
+  'fallback_client_secrets_enc',
   'created_at',
   'updated_at',
 ] as const
@@ -118,6 +120,10 @@ export function toProvider(row: ProviderRow): Provider {
     credentialsStatus: row.p_credentials_status as string,
     credentialsError: row.p_credentials_error as string | null,
     credentialsCheckedAt: row.p_credentials_checked_at as Date | null,
+    privateKeyEnc: row.p_private_key_enc ? bytes(row.p_private_key_enc as Uint8Array) : null,
+    fallbackClientSecretsEnc: row.p_fallback_client_secrets_enc
+      ? bytes(row.p_fallback_client_secrets_enc as Uint8Array)
+      : null,
     createdAt: row.p_created_at as Date,
     updatedAt: row.p_updated_at as Date,
   }
