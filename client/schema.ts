@@ -599,6 +599,8 @@ export interface paths {
                                 clientId: string;
                                 /** @description The client secret itself is never returned */
                                 hasClientSecret: boolean;
+                                /** @description Whether client secrets besides the first are held, for a rotation in progress */
+                                hasFallbackClientSecrets: boolean;
                                 /** @description Whether a private_key_jwt key is stored (never returned) */
                                 hasPrivateKey: boolean;
                                 /** @enum {string} */
@@ -714,8 +716,8 @@ export interface paths {
                         /** Format: uri */
                         revocationEndpoint?: string;
                         clientId: string;
-                        /** @description Write-only; stored encrypted */
-                        clientSecret?: string;
+                        /** @description Write-only; stored encrypted. A list during a rotation: the first is used, the next ones are tried (in order) when the provider answers invalid_client, and the one accepted is moved first */
+                        clientSecret?: string | string[];
                         /** @description private_key_jwt (RFC 7523): the private key signing client assertions, as PEM or as a JWK (its `kid` is sent); RSA (RS256, or the JWK `alg`), EC or Ed25519. Write-only; stored encrypted */
                         privateKey?: string;
                         /** @enum {string} */
@@ -760,6 +762,8 @@ export interface paths {
                             clientId: string;
                             /** @description The client secret itself is never returned */
                             hasClientSecret: boolean;
+                            /** @description Whether client secrets besides the first are held, for a rotation in progress */
+                            hasFallbackClientSecrets: boolean;
                             /** @description Whether a private_key_jwt key is stored (never returned) */
                             hasPrivateKey: boolean;
                             /** @enum {string} */
@@ -978,6 +982,8 @@ export interface paths {
                             clientId: string;
                             /** @description The client secret itself is never returned */
                             hasClientSecret: boolean;
+                            /** @description Whether client secrets besides the first are held, for a rotation in progress */
+                            hasFallbackClientSecrets: boolean;
                             /** @description Whether a private_key_jwt key is stored (never returned) */
                             hasPrivateKey: boolean;
                             /** @enum {string} */
@@ -1089,8 +1095,8 @@ export interface paths {
                         /** Format: uri */
                         revocationEndpoint?: string;
                         clientId: string;
-                        /** @description Write-only; stored encrypted */
-                        clientSecret?: string;
+                        /** @description Write-only; stored encrypted. A list during a rotation: the first is used, the next ones are tried (in order) when the provider answers invalid_client, and the one accepted is moved first */
+                        clientSecret?: string | string[];
                         /** @description private_key_jwt (RFC 7523): the private key signing client assertions, as PEM or as a JWK (its `kid` is sent); RSA (RS256, or the JWK `alg`), EC or Ed25519. Write-only; stored encrypted */
                         privateKey?: string;
                         /** @enum {string} */
@@ -1135,6 +1141,8 @@ export interface paths {
                             clientId: string;
                             /** @description The client secret itself is never returned */
                             hasClientSecret: boolean;
+                            /** @description Whether client secrets besides the first are held, for a rotation in progress */
+                            hasFallbackClientSecrets: boolean;
                             /** @description Whether a private_key_jwt key is stored (never returned) */
                             hasPrivateKey: boolean;
                             /** @enum {string} */

@@ -1,11 +1,16 @@
 // A provider: what the admin writes (POST/PUT /admin/providers, PROVIDERS_FILE) and what the admin API answers.
 import { tokenEndpointAuthMethods } from '../providers/client-auth.js'
+import { MAX_CLIENT_SECRETS } from '../providers/client-secrets.js'
 import { DateTime, Nullable, ProviderId, ServiceUrl, StringEnum, StringMap, Type, type Static } from './common.js'
 import { TEMPLATE_NAME_PATTERN } from './template.js'
 
 export const MAX_AUTHORIZATION_PARAMS = 20
 
-const clientSecret = Type.String({ minLength: 1, maxLength: 2000, description: 'Write-only; stored encrypted' })
+const secret = Type.String({ minLength: 1, maxLength: 2000 })
+const clientSecret = Type.Union([secret, Type.Array(secret, { minItems: 1, maxItems: MAX_CLIENT_SECRETS })], {
+  description:
+    'Write-only; stored encrypted. A list during a rotation: the first is used, the next ones are tried (in order) when the provider answers invalid_client, and the one accepted is moved first',
+})
 const privateKey = Type.String({
   minLength: 1,
   maxLength: 20000,
@@ -129,6 +134,7 @@ export const providerExample = {
   revocationEndpoint: null,
   clientId: '3b1f0c2a-8d4e-4f6a-9b7c-1d2e3f4a5b6c',
   hasClientSecret: true,
+  hasFallbackClientSecrets: false,
   hasPrivateKey: false,
   tokenEndpointAuthMethod: 'client_secret_post',
   scopes: ['public', 'email', 'chat', 'streamkey', 'follow', 'stream_info'],
@@ -201,6 +207,9 @@ export const ProviderView = Type.Object(
     revocationEndpoint: nullableString,
     clientId: Type.String(),
     hasClientSecret: Type.Boolean({ description: 'The client secret itself is never returned' }),
+    hasFallbackClientSecrets: Type.Boolean({
+      description: 'Whether client secrets besides the first are held, for a rotation in progress',
+    }),
     hasPrivateKey: Type.Boolean({ description: 'Whether a private_key_jwt key is stored (never returned)' }),
     tokenEndpointAuthMethod: StringEnum(tokenEndpointAuthMethods),
     scopes: Type.Array(Type.String()),

@@ -39,7 +39,8 @@ export interface ProviderInput {
   tokenEndpoint: string | null
   revocationEndpoint: string | null
   clientId: string
-  clientSecret?: string
+  /** The client secrets in the order they are tried; absent: keep those stored. */
+  clientSecret?: string[]
   /** private_key_jwt's key, PEM or JWK, checked to be a usable private key. */
   privateKey?: string
   tokenEndpointAuthMethod: TokenEndpointAuthMethod
@@ -150,7 +151,7 @@ export function parseProviderInput(
     tokenEndpoint,
     revocationEndpoint,
     clientId: body.clientId,
-    ...(body.clientSecret === undefined ? {} : { clientSecret: body.clientSecret }),
+    ...(body.clientSecret === undefined ? {} : { clientSecret: clientSecrets(body.clientSecret) }),
     ...(body.privateKey === undefined ? {} : { privateKey: body.privateKey }),
     tokenEndpointAuthMethod,
     scopes: scopeList('scopes', body.scopes ?? defaults.scopes ?? []),
@@ -181,4 +182,10 @@ function checkClientCredentials(body: ProviderBody, method: TokenEndpointAuthMet
   } else if (body.clientSecret === undefined) {
     throw invalidRequest('clientSecret is required')
   }
+}
+
+function clientSecrets(value: string | string[]): string[] {
+  const list = typeof value === 'string' ? [value] : value
+  if (new Set(list).size !== list.length) throw invalidRequest('clientSecret: a secret appears twice in the list')
+  return list
 }

@@ -9,7 +9,7 @@ import type { Deps } from '../deps.js'
 import { BrokerError, conflict, invalidRequest, notFound } from '../errors.js'
 import { checkProviderSettings, type CheckedSettings } from '../providers/check.js'
 import type { TokenEndpointAuthMethod } from '../providers/client-auth.js'
-import { clientSecretContext, privateKeyContext } from '../providers/registry.js'
+import { clientSecretContext, fallbackClientSecretsContext, privateKeyContext } from '../providers/registry.js'
 import type { ProviderView } from '../schemas/provider.js'
 import { callbackUrl } from '../urls/public.js'
 import type { ProviderInput } from './provider-input.js'
@@ -20,7 +20,7 @@ export function toProviderView(row: Provider, publicUrl: URL): ProviderView {
   const {
     clientSecretEnc,
     privateKeyEnc,
-    fallbackClientSecretsEnc: _fallback,
+    fallbackClientSecretsEnc,
     authorizationParams,
     tokenEndpointAuthMethod,
     connectionConfig,
@@ -32,6 +32,7 @@ export function toProviderView(row: Provider, publicUrl: URL): ProviderView {
     connectionConfig: (connectionConfig ?? {}) as Record<string, string>,
     tokenEndpointAuthMethod: tokenEndpointAuthMethod as TokenEndpointAuthMethod,
     hasClientSecret: clientSecretEnc !== null,
+    hasFallbackClientSecrets: fallbackClientSecretsEnc !== null,
     hasPrivateKey: privateKeyEnc !== null,
     authorizationParams: (authorizationParams ?? {}) as Record<string, string>,
     redirectUri: callbackUrl(publicUrl, row.id).href,
@@ -69,7 +70,12 @@ function changedFields(row: Provider, fields: ReturnType<typeof storedFields>): 
 export function createProviderService(deps: ProviderDeps) {
   const { db, keyring } = deps
   const view = (row: Provider) => toProviderView(row, deps.config.PUBLIC_URL)
-  const sealSecret = (id: string, secret: string) => keyring.encrypt(secret, clientSecretContext(id))
+  /** The first secret in its column, the others (a rotation) as a JSON list in theirs. */
+  const sealSecrets = (id: string, [first, ...rest]: string[]) => ({
+    clientSecretEnc: first === undefined ? null : keyring.encrypt(first, clientSecretContext(id)),
+    fallbackClientSecretsEnc:
+      rest.length === 0 ? null : keyring.encrypt(JSON.stringify(rest), fallbackClientSecretsContext(id)),
+  })
   const sealKey = (id: string, key: string) => keyring.encrypt(key, privateKeyContext(id))
   const opened = (sealed: Uint8Array | null, context: CipherContext) =>
     sealed ? keyring.decrypt(sealed, context) : undefined
@@ -86,7 +92,7 @@ export function createProviderService(deps: ProviderDeps) {
       where: { id: input.id },
       data: {
         ...fields,
-        ...(secretGiven ? { clientSecretEnc: sealSecret(input.id, input.clientSecret as string) } : {}),
+        ...(secretGiven ? sealSecrets(input.id, input.clientSecret as string[]) : {}),
         ...(keyGiven ? { privateKeyEnc: sealKey(input.id, input.privateKey as string) } : {}),
         ...(secretGiven || keyGiven
           ? {
@@ -128,7 +134,7 @@ export function createProviderService(deps: ProviderDeps) {
           data: {
             id,
             ...storedFields(input),
-            clientSecretEnc: clientSecret === undefined ? null : sealSecret(id, clientSecret),
+            ...sealSecrets(id, clientSecret ?? []),
             privateKeyEnc: privateKey === undefined ? null : sealKey(id, privateKey),
           },
         })
@@ -197,7 +203,7 @@ export function createProviderService(deps: ProviderDeps) {
       }
       const secretChanged =
         input.clientSecret !== undefined &&
-        input.clientSecret !== opened(existing.clientSecretEnc, clientSecretContext(existing.id))
+        JSON.stringify(input.clientSecret) !== JSON.stringify(deps.providers.clientSecrets(existing))
       const keyChanged =
         input.privateKey !== undefined &&
         input.privateKey !== opened(existing.privateKeyEnc, privateKeyContext(existing.id))

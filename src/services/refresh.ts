@@ -15,6 +15,7 @@ import type { Deps } from '../deps.js'
 import { BrokerError, notFound, providerUnavailable, reauthorizationRequired } from '../errors.js'
 import { classifyProviderError, type ProviderFailure } from '../providers/failures.js'
 import { openRefreshToken } from './connection-tokens.js'
+import { withClientSecretRotation } from './provider-credentials.js'
 import { createRefreshOutcomes, LeaseLostError, type LeaseHold, type RefreshTrigger } from './refresh-store.js'
 import { backoffSeconds, satisfies, shouldRefresh, type RefreshNeed } from './refresh-rules.js'
 
@@ -160,9 +161,10 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
     let response: client.TokenEndpointResponse | undefined
     let failure: ProviderFailure | undefined
     try {
-      const config = await deps.providers.configFor(row.provider)
       const { refreshParams } = deps.providers.dialectFor(row.provider)
-      response = await client.refreshTokenGrant(config, refreshToken.reveal(), refreshParams)
+      response = await withClientSecretRotation(deps, row.provider, (config) =>
+        client.refreshTokenGrant(config, refreshToken.reveal(), refreshParams),
+      )
     } catch (err) {
       failure = classifyProviderError(err)
     } finally {

@@ -35,13 +35,13 @@ const env = { GLIMESH_CLIENT_SECRET: 'glimesh-secret', CORP_SECRET: 'corp-secret
 t.test('YAML and JSON files are read, secrets from the environment', async (t) => {
   const fromYaml = loadProvidersFile(file('providers.yaml', yaml), catalogue, env)
   t.match(fromYaml, [
-    { id: 'glimesh', clientSecret: 'glimesh-secret', tokenEndpoint: 'https://glimesh.tv/api/oauth/token' },
+    { id: 'glimesh', clientSecret: ['glimesh-secret'], tokenEndpoint: 'https://glimesh.tv/api/oauth/token' },
     { id: 'corp', issuer: 'https://corp.eu.auth0.com/', authorizationParams: { audience: 'https://api.corp.example' } },
   ])
   const json = JSON.stringify({
     providers: [{ id: 'x', issuer: 'https://login.example.com', clientId: 'c', clientSecretEnv: 'CORP_SECRET' }],
   })
-  t.match(loadProvidersFile(file('providers.json', json), catalogue, env), [{ id: 'x', clientSecret: 'corp-secret' }])
+  t.match(loadProvidersFile(file('providers.json', json), catalogue, env), [{ id: 'x', clientSecret: ['corp-secret'] }])
 })
 
 t.test('every problem is one configuration error naming it', async (t) => {
