@@ -616,6 +616,8 @@ export interface paths {
                                 defaultTokenLifetimeSeconds: number;
                                 /** @description Refresh this long before expiry instead of REFRESH_WINDOW_SECONDS */
                                 refreshMarginSeconds: number | null;
+                                /** @description Refresh token lifetime assumed when the provider does not say */
+                                refreshTokenLifetimeSeconds: number | null;
                                 /** @description Read-only: `ok`, or what the provider last said about our client credentials */
                                 credentialsStatus: string;
                                 credentialsError: string | null;
@@ -733,6 +735,8 @@ export interface paths {
                         pkce?: boolean;
                         defaultTokenLifetimeSeconds?: number;
                         refreshMarginSeconds?: number | null;
+                        /** @description How long a refresh token lives from its issue when the provider does not say (refresh_token_expires_in), e.g. 604800 for a Google app in testing; default: the template's */
+                        refreshTokenLifetimeSeconds?: number | null;
                     };
                 };
             };
@@ -779,6 +783,8 @@ export interface paths {
                             defaultTokenLifetimeSeconds: number;
                             /** @description Refresh this long before expiry instead of REFRESH_WINDOW_SECONDS */
                             refreshMarginSeconds: number | null;
+                            /** @description Refresh token lifetime assumed when the provider does not say */
+                            refreshTokenLifetimeSeconds: number | null;
                             /** @description Read-only: `ok`, or what the provider last said about our client credentials */
                             credentialsStatus: string;
                             credentialsError: string | null;
@@ -999,6 +1005,8 @@ export interface paths {
                             defaultTokenLifetimeSeconds: number;
                             /** @description Refresh this long before expiry instead of REFRESH_WINDOW_SECONDS */
                             refreshMarginSeconds: number | null;
+                            /** @description Refresh token lifetime assumed when the provider does not say */
+                            refreshTokenLifetimeSeconds: number | null;
                             /** @description Read-only: `ok`, or what the provider last said about our client credentials */
                             credentialsStatus: string;
                             credentialsError: string | null;
@@ -1112,6 +1120,8 @@ export interface paths {
                         pkce?: boolean;
                         defaultTokenLifetimeSeconds?: number;
                         refreshMarginSeconds?: number | null;
+                        /** @description How long a refresh token lives from its issue when the provider does not say (refresh_token_expires_in), e.g. 604800 for a Google app in testing; default: the template's */
+                        refreshTokenLifetimeSeconds?: number | null;
                     };
                 };
             };
@@ -1158,6 +1168,8 @@ export interface paths {
                             defaultTokenLifetimeSeconds: number;
                             /** @description Refresh this long before expiry instead of REFRESH_WINDOW_SECONDS */
                             refreshMarginSeconds: number | null;
+                            /** @description Refresh token lifetime assumed when the provider does not say */
+                            refreshTokenLifetimeSeconds: number | null;
                             /** @description Read-only: `ok`, or what the provider last said about our client credentials */
                             credentialsStatus: string;
                             credentialsError: string | null;
@@ -1451,6 +1463,8 @@ export interface paths {
                             };
                             defaultTokenLifetimeSeconds?: number;
                             refreshMarginSeconds?: number;
+                            /** @description How long a refresh token lives from its issue when the token response has no refresh_token_expires_in; a rotated one starts again */
+                            refreshTokenLifetimeSeconds?: number;
                             errorRules?: {
                                 status?: number[];
                                 body: {
@@ -2334,6 +2348,11 @@ export interface paths {
                                 nextRefreshAt: string | null;
                                 /** Format: date-time */
                                 lastRefreshedAt: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the provider stops accepting the refresh token (its refresh_token_expires_in, or the template rule); null when unknown. connection.expiring is sent EXPIRY_WARNING_SECONDS before
+                                 */
+                                refreshTokenExpiresAt: string | null;
                                 /** @description Refresh failures since the last success */
                                 failureCount: number;
                                 /** @description The error code of the last failed refresh */
@@ -2458,6 +2477,11 @@ export interface paths {
                             nextRefreshAt: string | null;
                             /** Format: date-time */
                             lastRefreshedAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the provider stops accepting the refresh token (its refresh_token_expires_in, or the template rule); null when unknown. connection.expiring is sent EXPIRY_WARNING_SECONDS before
+                             */
+                            refreshTokenExpiresAt: string | null;
                             /** @description Refresh failures since the last success */
                             failureCount: number;
                             /** @description The error code of the last failed refresh */
@@ -2638,6 +2662,11 @@ export interface paths {
                             nextRefreshAt: string | null;
                             /** Format: date-time */
                             lastRefreshedAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the provider stops accepting the refresh token (its refresh_token_expires_in, or the template rule); null when unknown. connection.expiring is sent EXPIRY_WARNING_SECONDS before
+                             */
+                            refreshTokenExpiresAt: string | null;
                             /** @description Refresh failures since the last success */
                             failureCount: number;
                             /** @description The error code of the last failed refresh */
@@ -2948,7 +2977,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3011,7 +3040,7 @@ export interface paths {
                         /** @description https URL (http only for 127.0.0.1, localhost, [::1]); no credentials, no fragment */
                         url: string;
                         /** @description Events to receive; all of them when left out */
-                        events?: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                        events?: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                     };
                 };
             };
@@ -3032,7 +3061,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3056,7 +3085,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3200,7 +3229,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3290,7 +3319,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3365,7 +3394,7 @@ export interface paths {
                         /** @description https URL (http only for 127.0.0.1, localhost, [::1]); no credentials, no fragment */
                         url: string;
                         /** @description Events to receive; all of them when left out */
-                        events?: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                        events?: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                     };
                 };
             };
@@ -3386,7 +3415,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3410,7 +3439,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3584,7 +3613,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3688,7 +3717,7 @@ export interface paths {
                                 /** @description The `webhook-id` header: the same for every delivery of one event */
                                 eventId: string;
                                 /** @enum {string} */
-                                event: "connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked";
+                                event: "connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring";
                                 /** Format: uuid */
                                 clientId: string;
                                 /** Format: uuid */
@@ -3818,7 +3847,7 @@ export interface paths {
                             /** @description The `webhook-id` header: the same for every delivery of one event */
                             eventId: string;
                             /** @enum {string} */
-                            event: "connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked";
+                            event: "connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring";
                             /** Format: uuid */
                             clientId: string;
                             /** Format: uuid */

@@ -64,6 +64,16 @@ const writable = {
   pkce: Type.Optional(Type.Boolean({ description: "PKCE S256; default: the template's, else true" })),
   defaultTokenLifetimeSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 31536000 })),
   refreshMarginSeconds: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 86400 }))),
+  refreshTokenLifetimeSeconds: Type.Optional(
+    Nullable(
+      Type.Integer({
+        minimum: 3600,
+        maximum: 63072000,
+        description:
+          "How long a refresh token lives from its issue when the provider does not say (refresh_token_expires_in), e.g. 604800 for a Google app in testing; default: the template's",
+      }),
+    ),
+  ),
 }
 
 export const ProviderCreateBody = Type.Object(
@@ -143,6 +153,7 @@ export const providerExample = {
   pkce: true,
   defaultTokenLifetimeSeconds: 21600,
   refreshMarginSeconds: null,
+  refreshTokenLifetimeSeconds: null,
   credentialsStatus: 'ok',
   credentialsError: null,
   credentialsCheckedAt: null,
@@ -221,6 +232,9 @@ export const ProviderView = Type.Object(
     }),
     refreshMarginSeconds: Nullable(
       Type.Integer({ description: 'Refresh this long before expiry instead of REFRESH_WINDOW_SECONDS' }),
+    ),
+    refreshTokenLifetimeSeconds: Nullable(
+      Type.Integer({ description: 'Refresh token lifetime assumed when the provider does not say' }),
     ),
     credentialsStatus: Type.String({
       description: 'Read-only: `ok`, or what the provider last said about our client credentials',

@@ -13,6 +13,7 @@ import { digest, verifierContext, type FlowError } from './authorization.js'
 import type { Confirmations } from './confirmations.js'
 import type { Grant, GrantStore } from './grants.js'
 import { markProviderCredentials, withClientSecretRotation } from './provider-credentials.js'
+import { refreshTokenExpiresIn } from './refresh-policy.js'
 
 /** `pending`: a confirmed flow's grant waits for POST /authorizations/confirm. */
 export type FlowOutcome = 'connected' | 'pending' | FlowError
@@ -171,6 +172,7 @@ async function exchange(
         scope: response.scope ?? (request.scopes.length > 0 ? request.scopes.join(' ') : undefined),
         // the lifetime as granted: expiresIn() would already have counted down the time since the answer
         expiresIn: response.expires_in,
+        ...refreshTokenLifetimeOf(response),
       },
       subject: response.claims()?.sub ?? subjectOf(response, dialect),
       metadata: metadataOf(response, dialect, new URLSearchParams(rawQuery)),
@@ -202,4 +204,9 @@ async function settle(deps: Pick<Deps, 'db'>, id: string, from: string, outcome:
 function sameSecret(given: string | undefined, storedHash: Uint8Array | null): boolean {
   if (given === undefined || storedHash === null || storedHash.length !== 32) return false
   return timingSafeEqual(digest(given), storedHash)
+}
+
+function refreshTokenLifetimeOf(response: Record<string, unknown>): { refreshTokenExpiresIn?: number } {
+  const seconds = refreshTokenExpiresIn(response)
+  return seconds === undefined ? {} : { refreshTokenExpiresIn: seconds }
 }

@@ -50,6 +50,7 @@ export interface ProviderInput {
   pkce: boolean
   defaultTokenLifetimeSeconds: number
   refreshMarginSeconds: number | null
+  refreshTokenLifetimeSeconds: number | null
 }
 
 export type ProviderBody = ProviderCreateBody | ProviderReplaceBody
@@ -160,6 +161,7 @@ export function parseProviderInput(
     pkce: body.pkce ?? defaults.pkce ?? true,
     defaultTokenLifetimeSeconds: body.defaultTokenLifetimeSeconds ?? defaults.defaultTokenLifetimeSeconds ?? 3600,
     refreshMarginSeconds: body.refreshMarginSeconds ?? defaults.refreshMarginSeconds ?? null,
+    refreshTokenLifetimeSeconds: body.refreshTokenLifetimeSeconds ?? defaults.refreshTokenLifetimeSeconds ?? null,
   }
 }
 

@@ -57,6 +57,7 @@ function storedFields(input: ProviderInput) {
     pkce: input.pkce,
     defaultTokenLifetimeSeconds: input.defaultTokenLifetimeSeconds,
     refreshMarginSeconds: input.refreshMarginSeconds,
+    refreshTokenLifetimeSeconds: input.refreshTokenLifetimeSeconds,
   } satisfies Partial<Prisma.ProviderUncheckedCreateInput>
 }
 

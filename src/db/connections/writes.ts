@@ -17,6 +17,10 @@ export interface GrantedFields {
   expiresAt: Date
   lifetimeSeconds: number
   nextRefreshAt: Date | null
+  /** Absent: keep the stored expiry (the refresh token is kept too). */
+  refreshTokenExpiresAt?: Date | null
+  /** A new grant may be warned of again. */
+  expiryWarnedAt?: null
 }
 
 export interface LockedConnection {
@@ -91,6 +95,8 @@ export interface RefreshedFields {
   lifetimeSeconds: number
   nextRefreshAt: Date | null
   refreshedAt: Date
+  /** Undefined: the refresh token's expiry stays as stored; a changed expiry may be warned of again. */
+  refreshTokenExpiresAt: Date | null | undefined
 }
 
 // The new tokens, the released lease and the audit entry in one statement (atomic, one round trip): a refresh is
@@ -115,7 +121,11 @@ const refreshed = {
         lease_expires_at = NULL,
         version = version + 1,
         updated_at = $11,
-        metadata = COALESCE(metadata, '{}'::jsonb) || $14::jsonb
+        metadata = COALESCE(metadata, '{}'::jsonb) || $14::jsonb,
+        refresh_token_expires_at = CASE WHEN $15::boolean THEN $16::timestamptz ELSE refresh_token_expires_at END,
+        expiry_warned_at = CASE
+          WHEN $15::boolean AND $16::timestamptz IS DISTINCT FROM refresh_token_expires_at THEN NULL
+          ELSE expiry_warned_at END
       WHERE id = $1::uuid AND lease_owner = $2
       RETURNING *
     ), audit AS (
@@ -154,6 +164,8 @@ export async function storeRefreshed(
       audit.actor,
       JSON.stringify(audit.detail),
       JSON.stringify(fields.metadata),
+      fields.refreshTokenExpiresAt !== undefined,
+      fields.refreshTokenExpiresAt ?? null,
     ],
   })
   return saved ? toConnection(saved) : null
