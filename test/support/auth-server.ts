@@ -29,6 +29,8 @@ export interface AuthServerOptions {
   omitExpiresIn?: boolean
   /** Refresh responses lack `refresh_token` (rotation is then off, so the old refresh token stays valid). */
   omitRefreshTokenOnRefresh?: boolean
+  /** Token responses with a refresh token also say `refresh_token_expires_in` (seconds), as GitHub Apps do. */
+  refreshTokenExpiresIn?: number
   /** Scopes recognised besides openid, offline_access, profile and email. */
   scopes?: string[]
 }
@@ -36,7 +38,8 @@ export interface AuthServerOptions {
 /** Runtime-adjustable subset of the options. */
 export type AuthServerBehaviour = Required<
   Pick<AuthServerOptions, 'accessTokenTtl' | 'rotateRefreshToken' | 'omitExpiresIn' | 'omitRefreshTokenOnRefresh'>
->
+> &
+  Pick<AuthServerOptions, 'refreshTokenExpiresIn'>
 
 interface FaultScope {
   /** Apply only to token requests with this grant_type. */
@@ -136,6 +139,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     rotateRefreshToken: options.rotateRefreshToken ?? true,
     omitExpiresIn: options.omitExpiresIn ?? false,
     omitRefreshTokenOnRefresh: options.omitRefreshTokenOnRefresh ?? false,
+    ...(options.refreshTokenExpiresIn === undefined ? {} : { refreshTokenExpiresIn: options.refreshTokenExpiresIn }),
   }
   const stats = emptyStats()
   const store = new MemoryStore()
@@ -353,6 +357,9 @@ function shapeTokenResponse(ctx: Context, grantType: string, behaviour: AuthServ
   if (ctx.status !== 200 || !isRecord(ctx.body)) return
   if (behaviour.omitExpiresIn) delete ctx.body.expires_in
   if (behaviour.omitRefreshTokenOnRefresh && grantType === 'refresh_token') delete ctx.body.refresh_token
+  if (behaviour.refreshTokenExpiresIn !== undefined && ctx.body.refresh_token) {
+    ctx.body.refresh_token_expires_in = behaviour.refreshTokenExpiresIn
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

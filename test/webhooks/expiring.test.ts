@@ -1,6 +1,7 @@
 // connection.expiring: a provider whose refresh tokens live 10 days, the warning window at its default (7 days), a
 // clock the test moves. Each refresh token is warned of once; a rotation or a reconnect starts its lifetime again.
 import t from 'tap'
+import { build } from '../helper.js'
 import { adminHeaders, connectUser, startFlowEnv } from '../support/flow.js'
 import { startReceiver } from './receiver.js'
 
@@ -78,4 +79,27 @@ t.test('no expiry known, no warning; EXPIRY_WARNING_SECONDS=0 turns them off', a
   clock += 12 * 3_600_000
   t.equal(await env.app.services.expiryWarnings.warnExpiring(), 0)
   t.equal(await env.app.deps.db.prisma.connection.count({ where: { expiryWarnedAt: { not: null } } }), 0)
+})
+
+t.test('refresh_token_expires_in wins over the rule; two instances warn once', async (t) => {
+  const clock = Date.now()
+  const now = () => new Date(clock)
+  const env = await startFlowEnv(t, {
+    app: { background: false, now },
+    authServer: { accessTokenTtl: 60 * 86_400, refreshTokenExpiresIn: 3 * 86_400 },
+    providers: [{ id: 'idp', extra: { refreshTokenLifetimeSeconds: 30 * 86_400 } }],
+  })
+  const other = await build(t, { db: env.db, background: false, now })
+  await env.app.inject({
+    method: 'PUT',
+    url: '/webhook',
+    headers: env.caller.headers,
+    payload: { url: 'http://127.0.0.1:9/hooks', events: ['connection.expiring'] },
+  })
+  const { connection } = await connectUser(env, { userId: 'alice' })
+  t.equal(connection.refreshTokenExpiresAt?.toISOString(), new Date(clock + 3 * DAY).toISOString(), 'as the IdP said')
+
+  const warnings = [env.app, other.app].map((app) => app.services.expiryWarnings.warnExpiring())
+  t.same((await Promise.all(warnings)).sort(), [0, 1], 'one instance warned, the other found nothing to do')
+  t.equal(await env.db.prisma.webhookDelivery.count({ where: { event: 'connection.expiring' } }), 1)
 })
