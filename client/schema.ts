@@ -587,8 +587,12 @@ export interface paths {
                                 clientId: string;
                                 /** @description The client secret itself is never returned */
                                 hasClientSecret: boolean;
+                                /** @description Whether client secrets besides the first are held, for a rotation in progress */
+                                hasFallbackClientSecrets: boolean;
+                                /** @description Whether a private_key_jwt key is stored (never returned) */
+                                hasPrivateKey: boolean;
                                 /** @enum {string} */
-                                tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post";
+                                tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                                 scopes: string[];
                                 /** @description Scopes a flow may ask for; empty: any */
                                 allowedScopes: string[];
@@ -600,6 +604,8 @@ export interface paths {
                                 defaultTokenLifetimeSeconds: number;
                                 /** @description Refresh this long before expiry instead of REFRESH_WINDOW_SECONDS */
                                 refreshMarginSeconds: number | null;
+                                /** @description Refresh token lifetime assumed when the provider does not say */
+                                refreshTokenLifetimeSeconds: number | null;
                                 /** @description Read-only: `ok`, or what the provider last said about our client credentials */
                                 credentialsStatus: string;
                                 credentialsError: string | null;
@@ -700,10 +706,12 @@ export interface paths {
                         /** Format: uri */
                         revocationEndpoint?: string;
                         clientId: string;
-                        /** @description Write-only; stored encrypted */
-                        clientSecret: string;
+                        /** @description Write-only; stored encrypted. A list during a rotation: the first is used, the next ones are tried (in order) when the provider answers invalid_client, and the one accepted is moved first */
+                        clientSecret?: string | string[];
+                        /** @description private_key_jwt (RFC 7523): the private key signing client assertions, as PEM or as a JWK (its `kid` is sent); RSA (RS256, or the JWK `alg`), EC or Ed25519. Write-only; stored encrypted */
+                        privateKey?: string;
                         /** @enum {string} */
-                        tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post";
+                        tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                         scopes?: string[];
                         /** @description Scopes POST /authorizations may ask for (400 invalid_scope otherwise); empty or left out: any */
                         allowedScopes?: string[];
@@ -715,6 +723,8 @@ export interface paths {
                         pkce?: boolean;
                         defaultTokenLifetimeSeconds?: number;
                         refreshMarginSeconds?: number | null;
+                        /** @description How long a refresh token lives from its issue when the provider does not say (refresh_token_expires_in), e.g. 604800 for a Google app in testing; default: the template's */
+                        refreshTokenLifetimeSeconds?: number | null;
                     };
                 };
             };
@@ -744,8 +754,12 @@ export interface paths {
                             clientId: string;
                             /** @description The client secret itself is never returned */
                             hasClientSecret: boolean;
+                            /** @description Whether client secrets besides the first are held, for a rotation in progress */
+                            hasFallbackClientSecrets: boolean;
+                            /** @description Whether a private_key_jwt key is stored (never returned) */
+                            hasPrivateKey: boolean;
                             /** @enum {string} */
-                            tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post";
+                            tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                             scopes: string[];
                             /** @description Scopes a flow may ask for; empty: any */
                             allowedScopes: string[];
@@ -757,6 +771,8 @@ export interface paths {
                             defaultTokenLifetimeSeconds: number;
                             /** @description Refresh this long before expiry instead of REFRESH_WINDOW_SECONDS */
                             refreshMarginSeconds: number | null;
+                            /** @description Refresh token lifetime assumed when the provider does not say */
+                            refreshTokenLifetimeSeconds: number | null;
                             /** @description Read-only: `ok`, or what the provider last said about our client credentials */
                             credentialsStatus: string;
                             credentialsError: string | null;
@@ -960,8 +976,12 @@ export interface paths {
                             clientId: string;
                             /** @description The client secret itself is never returned */
                             hasClientSecret: boolean;
+                            /** @description Whether client secrets besides the first are held, for a rotation in progress */
+                            hasFallbackClientSecrets: boolean;
+                            /** @description Whether a private_key_jwt key is stored (never returned) */
+                            hasPrivateKey: boolean;
                             /** @enum {string} */
-                            tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post";
+                            tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                             scopes: string[];
                             /** @description Scopes a flow may ask for; empty: any */
                             allowedScopes: string[];
@@ -973,6 +993,8 @@ export interface paths {
                             defaultTokenLifetimeSeconds: number;
                             /** @description Refresh this long before expiry instead of REFRESH_WINDOW_SECONDS */
                             refreshMarginSeconds: number | null;
+                            /** @description Refresh token lifetime assumed when the provider does not say */
+                            refreshTokenLifetimeSeconds: number | null;
                             /** @description Read-only: `ok`, or what the provider last said about our client credentials */
                             credentialsStatus: string;
                             credentialsError: string | null;
@@ -1069,10 +1091,12 @@ export interface paths {
                         /** Format: uri */
                         revocationEndpoint?: string;
                         clientId: string;
-                        /** @description Write-only; stored encrypted */
-                        clientSecret?: string;
+                        /** @description Write-only; stored encrypted. A list during a rotation: the first is used, the next ones are tried (in order) when the provider answers invalid_client, and the one accepted is moved first */
+                        clientSecret?: string | string[];
+                        /** @description private_key_jwt (RFC 7523): the private key signing client assertions, as PEM or as a JWK (its `kid` is sent); RSA (RS256, or the JWK `alg`), EC or Ed25519. Write-only; stored encrypted */
+                        privateKey?: string;
                         /** @enum {string} */
-                        tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post";
+                        tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                         scopes?: string[];
                         /** @description Scopes POST /authorizations may ask for (400 invalid_scope otherwise); empty or left out: any */
                         allowedScopes?: string[];
@@ -1084,6 +1108,8 @@ export interface paths {
                         pkce?: boolean;
                         defaultTokenLifetimeSeconds?: number;
                         refreshMarginSeconds?: number | null;
+                        /** @description How long a refresh token lives from its issue when the provider does not say (refresh_token_expires_in), e.g. 604800 for a Google app in testing; default: the template's */
+                        refreshTokenLifetimeSeconds?: number | null;
                     };
                 };
             };
@@ -1113,8 +1139,12 @@ export interface paths {
                             clientId: string;
                             /** @description The client secret itself is never returned */
                             hasClientSecret: boolean;
+                            /** @description Whether client secrets besides the first are held, for a rotation in progress */
+                            hasFallbackClientSecrets: boolean;
+                            /** @description Whether a private_key_jwt key is stored (never returned) */
+                            hasPrivateKey: boolean;
                             /** @enum {string} */
-                            tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post";
+                            tokenEndpointAuthMethod: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                             scopes: string[];
                             /** @description Scopes a flow may ask for; empty: any */
                             allowedScopes: string[];
@@ -1126,6 +1156,8 @@ export interface paths {
                             defaultTokenLifetimeSeconds: number;
                             /** @description Refresh this long before expiry instead of REFRESH_WINDOW_SECONDS */
                             refreshMarginSeconds: number | null;
+                            /** @description Refresh token lifetime assumed when the provider does not say */
+                            refreshTokenLifetimeSeconds: number | null;
                             /** @description Read-only: `ok`, or what the provider last said about our client credentials */
                             credentialsStatus: string;
                             credentialsError: string | null;
@@ -1398,7 +1430,7 @@ export interface paths {
                             };
                             pkce?: boolean;
                             /** @enum {string} */
-                            tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post";
+                            tokenEndpointAuthMethod?: "client_secret_basic" | "client_secret_post" | "private_key_jwt";
                             /** @enum {string} */
                             basicCredentials?: "form" | "plain";
                             /** @enum {string} */
@@ -1419,6 +1451,8 @@ export interface paths {
                             };
                             defaultTokenLifetimeSeconds?: number;
                             refreshMarginSeconds?: number;
+                            /** @description How long a refresh token lives from its issue when the token response has no refresh_token_expires_in; a rotated one starts again */
+                            refreshTokenLifetimeSeconds?: number;
                             errorRules?: {
                                 status?: number[];
                                 body: {
@@ -2307,6 +2341,11 @@ export interface paths {
                                 nextRefreshAt: string | null;
                                 /** Format: date-time */
                                 lastRefreshedAt: string | null;
+                                /**
+                                 * Format: date-time
+                                 * @description When the provider stops accepting the refresh token (its refresh_token_expires_in, or the template rule); null when unknown. connection.expiring is sent EXPIRY_WARNING_SECONDS before
+                                 */
+                                refreshTokenExpiresAt: string | null;
                                 /** @description Refresh failures since the last success */
                                 failureCount: number;
                                 /** @description The error code of the last failed refresh */
@@ -2436,6 +2475,11 @@ export interface paths {
                             nextRefreshAt: string | null;
                             /** Format: date-time */
                             lastRefreshedAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the provider stops accepting the refresh token (its refresh_token_expires_in, or the template rule); null when unknown. connection.expiring is sent EXPIRY_WARNING_SECONDS before
+                             */
+                            refreshTokenExpiresAt: string | null;
                             /** @description Refresh failures since the last success */
                             failureCount: number;
                             /** @description The error code of the last failed refresh */
@@ -2621,6 +2665,11 @@ export interface paths {
                             nextRefreshAt: string | null;
                             /** Format: date-time */
                             lastRefreshedAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the provider stops accepting the refresh token (its refresh_token_expires_in, or the template rule); null when unknown. connection.expiring is sent EXPIRY_WARNING_SECONDS before
+                             */
+                            refreshTokenExpiresAt: string | null;
                             /** @description Refresh failures since the last success */
                             failureCount: number;
                             /** @description The error code of the last failed refresh */
@@ -2786,6 +2835,11 @@ export interface paths {
                             nextRefreshAt: string | null;
                             /** Format: date-time */
                             lastRefreshedAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the provider stops accepting the refresh token (its refresh_token_expires_in, or the template rule); null when unknown. connection.expiring is sent EXPIRY_WARNING_SECONDS before
+                             */
+                            refreshTokenExpiresAt: string | null;
                             /** @description Refresh failures since the last success */
                             failureCount: number;
                             /** @description The error code of the last failed refresh */
@@ -2846,6 +2900,11 @@ export interface paths {
                             nextRefreshAt: string | null;
                             /** Format: date-time */
                             lastRefreshedAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the provider stops accepting the refresh token (its refresh_token_expires_in, or the template rule); null when unknown. connection.expiring is sent EXPIRY_WARNING_SECONDS before
+                             */
+                            refreshTokenExpiresAt: string | null;
                             /** @description Refresh failures since the last success */
                             failureCount: number;
                             /** @description The error code of the last failed refresh */
@@ -3119,6 +3178,11 @@ export interface paths {
                             nextRefreshAt: string | null;
                             /** Format: date-time */
                             lastRefreshedAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the provider stops accepting the refresh token (its refresh_token_expires_in, or the template rule); null when unknown. connection.expiring is sent EXPIRY_WARNING_SECONDS before
+                             */
+                            refreshTokenExpiresAt: string | null;
                             /** @description Refresh failures since the last success */
                             failureCount: number;
                             /** @description The error code of the last failed refresh */
@@ -3179,6 +3243,11 @@ export interface paths {
                             nextRefreshAt: string | null;
                             /** Format: date-time */
                             lastRefreshedAt: string | null;
+                            /**
+                             * Format: date-time
+                             * @description When the provider stops accepting the refresh token (its refresh_token_expires_in, or the template rule); null when unknown. connection.expiring is sent EXPIRY_WARNING_SECONDS before
+                             */
+                            refreshTokenExpiresAt: string | null;
                             /** @description Refresh failures since the last success */
                             failureCount: number;
                             /** @description The error code of the last failed refresh */
@@ -3635,7 +3704,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3698,7 +3767,7 @@ export interface paths {
                         /** @description https URL (http only for 127.0.0.1, localhost, [::1]); no credentials, no fragment */
                         url: string;
                         /** @description Events to receive; all of them when left out */
-                        events?: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                        events?: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                     };
                 };
             };
@@ -3719,7 +3788,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3743,7 +3812,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3887,7 +3956,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -3977,7 +4046,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -4052,7 +4121,7 @@ export interface paths {
                         /** @description https URL (http only for 127.0.0.1, localhost, [::1]); no credentials, no fragment */
                         url: string;
                         /** @description Events to receive; all of them when left out */
-                        events?: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                        events?: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                     };
                 };
             };
@@ -4073,7 +4142,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -4097,7 +4166,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -4271,7 +4340,7 @@ export interface paths {
                             clientId: string;
                             /** @description Where events are POSTed */
                             url: string;
-                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked")[];
+                            events: ("connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring")[];
                             /** Format: date-time */
                             createdAt: string;
                             /** Format: date-time */
@@ -4375,7 +4444,7 @@ export interface paths {
                                 /** @description The `webhook-id` header: the same for every delivery of one event */
                                 eventId: string;
                                 /** @enum {string} */
-                                event: "connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked";
+                                event: "connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring";
                                 /** Format: uuid */
                                 clientId: string;
                                 /** Format: uuid */
@@ -4505,7 +4574,7 @@ export interface paths {
                             /** @description The `webhook-id` header: the same for every delivery of one event */
                             eventId: string;
                             /** @enum {string} */
-                            event: "connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked";
+                            event: "connection.created" | "connection.refresh_failed" | "connection.reauthorization_required" | "connection.recovered" | "connection.revoked" | "connection.expiring";
                             /** Format: uuid */
                             clientId: string;
                             /** Format: uuid */

@@ -133,6 +133,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const scheduler = createRefreshScheduler(deps, {
     refresher: services.refresher,
     sweepUnconfirmed: services.confirmations.sweep,
+    warnExpiring: services.expiryWarnings.warnExpiring,
   })
   const webhookSender = createWebhookSender(deps, options.webhooks)
   app.decorate('deps', deps)

@@ -173,6 +173,11 @@ const schema = {
     doc: 'refresh tokens that expire within this window',
   },
   REFRESH_CONCURRENCY: { parse: int(1, 256), default: '8', doc: 'refreshes in flight per instance' },
+  EXPIRY_WARNING_SECONDS: {
+    parse: int(0, 31536000),
+    default: '604800',
+    doc: 'connection.expiring is sent this long before a refresh token expires (0: never)',
+  },
   DB_OUTAGE_GRACE_SECONDS: {
     parse: int(0, 3600),
     default: '300',

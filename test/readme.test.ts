@@ -59,7 +59,7 @@ t.test('the PROVIDERS_FILE example is a valid file', async (t) => {
   const file = join(mkdtempSync(join(tmpdir(), 'tb-readme-')), 'providers.yaml')
   writeFileSync(file, yaml as string)
   const [entry] = loadProvidersFile(file, loadCatalogue().catalogue, { GOOGLE_CLIENT_SECRET: 'from-the-environment' })
-  t.match(entry, { id: 'google', clientSecret: 'from-the-environment', issuer: 'https://accounts.google.com' })
+  t.match(entry, { id: 'google', clientSecret: ['from-the-environment'], issuer: 'https://accounts.google.com' })
 })
 
 t.test('the configuration table names every variable, and the production command prints --help', async (t) => {

@@ -6,6 +6,8 @@ import { cipherContext, type Keyring } from './keyring.js'
  */
 export const encryptedColumns = [
   { table: 'providers', column: 'client_secret', storedIn: 'client_secret_enc' },
+  { table: 'providers', column: 'fallback_client_secrets', storedIn: 'fallback_client_secrets_enc' },
+  { table: 'providers', column: 'private_key', storedIn: 'private_key_enc' },
   { table: 'connections', column: 'access_token', storedIn: 'access_token_enc' },
   { table: 'connections', column: 'refresh_token', storedIn: 'refresh_token_enc' },
   { table: 'authorization_requests', column: 'code_verifier', storedIn: 'code_verifier_enc' },

@@ -10,8 +10,10 @@ export async function requestClientCredentials(
   registry: Pick<ProviderRegistry, 'configFor' | 'dialectFor'>,
   provider: Provider,
   scopes: readonly string[],
+  /** The client configuration to use (one of the provider's client secrets); the registry's by default. */
+  given?: client.Configuration,
 ): Promise<client.TokenEndpointResponse> {
-  const config = await registry.configFor(provider)
+  const config = given ?? (await registry.configFor(provider))
   const dialect = registry.dialectFor(provider)
   const params: Record<string, string> = {}
   if (scopes.length > 0) params[dialect.scopeParameter] = scopes.join(dialect.scopeSeparator)

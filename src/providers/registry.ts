@@ -2,7 +2,7 @@ import * as client from 'openid-client'
 import { cipherContext, type Keyring } from '../crypto/keyring.js'
 import type { Provider } from '../db/generated/client.js'
 import type { Logger } from 'pino'
-import { plainClientSecretBasic } from './client-auth.js'
+import { plainClientSecretBasic, privateKeyJwt } from './client-auth.js'
 import { dialectOf, withDialect, type Dialect } from './dialect.js'
 import { createProviderFetch } from './http.js'
 import type { TemplateCatalogue } from './templates/catalogue.js'
@@ -21,6 +21,11 @@ export interface RegistryOptions {
 
 /** The context a provider's client secret is bound to at rest. */
 export const clientSecretContext = (providerId: string) => cipherContext('providers', providerId, 'client_secret')
+/** The context of the secrets tried after the first during a client secret rotation (a JSON list). */
+export const fallbackClientSecretsContext = (providerId: string) =>
+  cipherContext('providers', providerId, 'fallback_client_secrets')
+/** The context of a provider's private_key_jwt key at rest. */
+export const privateKeyContext = (providerId: string) => cipherContext('providers', providerId, 'private_key')
 
 /**
  * Turns a stored provider into an openid-client Configuration: by discovery when it has an issuer, from its
@@ -59,21 +64,46 @@ export class ProviderRegistry {
     return template
   }
 
-  configFor(provider: Provider): Promise<client.Configuration> {
+  /**
+   * The configuration that authenticates with the provider's client secret number `secretIndex` (0: the first; the
+   * others are tried during a rotation, see `clientSecrets`).
+   */
+  configFor(provider: Provider, secretIndex = 0): Promise<client.Configuration> {
     const version = provider.updatedAt.getTime()
-    const cached = this.#cache.get(provider.id)
+    const key = secretIndex === 0 ? provider.id : `${provider.id}\u0000${secretIndex}`
+    const cached = this.#cache.get(key)
     if (cached && cached.version === version) return cached.config
-    const config = this.#build(provider)
-    this.#cache.set(provider.id, { version, config })
+    const config = this.#build(provider, secretIndex)
+    this.#cache.set(key, { version, config })
     // a failed discovery is not cached: the next call tries again
     config.catch(() => {
-      if (this.#cache.get(provider.id)?.config === config) this.#cache.delete(provider.id)
+      if (this.#cache.get(key)?.config === config) this.#cache.delete(key)
     })
     return config
   }
 
+  /** The provider's client secrets in the order they are tried: the first, then those of a rotation. */
+  clientSecrets(provider: Pick<Provider, 'id' | 'clientSecretEnc' | 'fallbackClientSecretsEnc'>): string[] {
+    const { keyring } = this.#options
+    if (!provider.clientSecretEnc) return []
+    const first = keyring.decrypt(provider.clientSecretEnc, clientSecretContext(provider.id))
+    if (!provider.fallbackClientSecretsEnc) return [first]
+    const rest = JSON.parse(
+      keyring.decrypt(provider.fallbackClientSecretsEnc, fallbackClientSecretsContext(provider.id)),
+    ) as string[]
+    return [first, ...rest]
+  }
+
+  /** How many client secrets there are to try: one configuration per secret (one for private_key_jwt). */
+  clientSecretCount(provider: Provider): number {
+    if (provider.tokenEndpointAuthMethod === 'private_key_jwt' || !provider.fallbackClientSecretsEnc) return 1
+    return this.clientSecrets(provider).length
+  }
+
   invalidate(providerId: string): void {
-    this.#cache.delete(providerId)
+    for (const key of this.#cache.keys()) {
+      if (key === providerId || key.startsWith(`${providerId}\u0000`)) this.#cache.delete(key)
+    }
     for (const listener of this.#invalidated) listener(providerId)
   }
 
@@ -82,19 +112,22 @@ export class ProviderRegistry {
     this.#invalidated.push(listener)
   }
 
-  async #build(provider: Provider): Promise<client.Configuration> {
-    const secret = provider.clientSecretEnc
-      ? this.#options.keyring.decrypt(provider.clientSecretEnc, clientSecretContext(provider.id))
-      : undefined
+  async #build(provider: Provider, secretIndex: number): Promise<client.Configuration> {
+    const secret =
+      secretIndex === 0 && provider.clientSecretEnc
+        ? this.#options.keyring.decrypt(provider.clientSecretEnc, clientSecretContext(provider.id))
+        : this.clientSecrets(provider)[secretIndex]
     const template = this.#templateOf(provider)
     const auth =
-      provider.tokenEndpointAuthMethod === 'client_secret_post'
-        ? client.ClientSecretPost(secret)
-        : provider.tokenEndpointAuthMethod === 'none'
-          ? client.None()
-          : template?.basicCredentials === 'plain'
-            ? plainClientSecretBasic(secret)
-            : client.ClientSecretBasic(secret)
+      provider.tokenEndpointAuthMethod === 'private_key_jwt'
+        ? await this.#privateKeyJwt(provider)
+        : provider.tokenEndpointAuthMethod === 'client_secret_post'
+          ? client.ClientSecretPost(secret)
+          : provider.tokenEndpointAuthMethod === 'none'
+            ? client.None()
+            : template?.basicCredentials === 'plain'
+              ? plainClientSecretBasic(secret)
+              : client.ClientSecretBasic(secret)
     const fetch = withDialect(this.#fetch, dialectOf(template))
     let config: client.Configuration
     if (provider.issuer) {
@@ -115,6 +148,11 @@ export class ProviderRegistry {
     config.timeout = this.#options.timeoutSeconds
     config[client.customFetch] = fetch
     return config
+  }
+
+  #privateKeyJwt(provider: Provider): Promise<client.ClientAuth> {
+    if (!provider.privateKeyEnc) throw new Error(`provider ${provider.id} uses private_key_jwt but has no private key`)
+    return privateKeyJwt(this.#options.keyring.decrypt(provider.privateKeyEnc, privateKeyContext(provider.id)))
   }
 
   async #discover(

@@ -2,6 +2,7 @@
 // account, a grant refused or never confirmed.
 import * as client from 'openid-client'
 import type { Provider } from '../db/generated/client.js'
+import { withClientSecrets } from './client-secrets.js'
 import { classifyProviderError } from './failures.js'
 import type { ProviderRegistry } from './registry.js'
 
@@ -18,7 +19,7 @@ export interface TokensToRevoke {
  * throws: a failure is reported by its code, never with a token.
  */
 export async function revokeAtProvider(
-  providers: Pick<ProviderRegistry, 'configFor'>,
+  providers: Pick<ProviderRegistry, 'configFor' | 'clientSecretCount'>,
   provider: Provider,
   tokens: TokensToRevoke,
 ): Promise<{ outcome: RevocationOutcome; error?: string }> {
@@ -37,7 +38,9 @@ export async function revokeAtProvider(
   for (const [token, hint] of order) {
     if (!token) continue
     try {
-      await client.tokenRevocation(config, token, { token_type_hint: hint })
+      await withClientSecrets(providers, provider, (next) =>
+        client.tokenRevocation(next, token, { token_type_hint: hint }),
+      )
     } catch (err) {
       error ??= `${hint}: ${classifyProviderError(err).message}`
     }

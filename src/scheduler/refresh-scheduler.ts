@@ -30,9 +30,14 @@ export interface ScheduledWork {
   refresher: RefreshService
   /** Revokes and drops the grants of confirmed flows nobody confirmed in time. */
   sweepUnconfirmed: () => Promise<number>
+  /** Sends connection.expiring for refresh tokens about to expire, once each. */
+  warnExpiring?: () => Promise<number>
 }
 
-export function createRefreshScheduler(deps: SchedulerDeps, { refresher, sweepUnconfirmed }: ScheduledWork) {
+export function createRefreshScheduler(
+  deps: SchedulerDeps,
+  { refresher, sweepUnconfirmed, warnExpiring }: ScheduledWork,
+) {
   const { db, metrics, log } = deps
   const concurrency = deps.config.REFRESH_CONCURRENCY
   const intervalSeconds = deps.config.REFRESH_INTERVAL_SECONDS
@@ -80,6 +85,12 @@ export function createRefreshScheduler(deps: SchedulerDeps, { refresher, sweepUn
       if (swept > 0) log.info({ swept }, 'unconfirmed grants revoked')
     } catch (err) {
       log.warn({ err }, 'revoking unconfirmed grants failed')
+    }
+    try {
+      const warned = (await warnExpiring?.()) ?? 0
+      if (warned > 0) log.info({ warned }, 'refresh tokens about to expire: connection.expiring sent')
+    } catch (err) {
+      log.warn({ err }, 'sending expiry warnings failed')
     }
     const seen = new Map<string, number>()
     const running = new Set<Promise<void>>()

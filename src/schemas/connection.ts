@@ -18,6 +18,7 @@ export const connectionExample = {
   expiresAt: '2026-01-01T11:00:00.000Z',
   nextRefreshAt: '2026-01-01T10:55:00.000Z',
   lastRefreshedAt: '2026-01-01T10:00:00.000Z',
+  refreshTokenExpiresAt: '2026-03-01T10:00:00.000Z',
   failureCount: 0,
   lastError: null,
   lastErrorAt: null,
@@ -50,6 +51,12 @@ export const ConnectionView = Type.Object(
     ),
     nextRefreshAt: Nullable(DateTime({ description: 'When the scheduler refreshes next' })),
     lastRefreshedAt: Nullable(DateTime()),
+    refreshTokenExpiresAt: Nullable(
+      DateTime({
+        description:
+          'When the provider stops accepting the refresh token (its refresh_token_expires_in, or the template rule); null when unknown. connection.expiring is sent EXPIRY_WARNING_SECONDS before',
+      }),
+    ),
     failureCount: Type.Integer({ description: 'Refresh failures since the last success' }),
     lastError: nullableString('The error code of the last failed refresh'),
     lastErrorAt: Nullable(DateTime()),

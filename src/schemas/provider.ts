@@ -1,11 +1,22 @@
 // A provider: what the admin writes (POST/PUT /admin/providers, PROVIDERS_FILE) and what the admin API answers.
 import { tokenEndpointAuthMethods } from '../providers/client-auth.js'
+import { MAX_CLIENT_SECRETS } from '../providers/client-secrets.js'
 import { DateTime, Nullable, ProviderId, ServiceUrl, StringEnum, StringMap, Type, type Static } from './common.js'
 import { TEMPLATE_NAME_PATTERN } from './template.js'
 
 export const MAX_AUTHORIZATION_PARAMS = 20
 
-const clientSecret = Type.String({ minLength: 1, maxLength: 2000, description: 'Write-only; stored encrypted' })
+const secret = Type.String({ minLength: 1, maxLength: 2000 })
+const clientSecret = Type.Union([secret, Type.Array(secret, { minItems: 1, maxItems: MAX_CLIENT_SECRETS })], {
+  description:
+    'Write-only; stored encrypted. A list during a rotation: the first is used, the next ones are tried (in order) when the provider answers invalid_client, and the one accepted is moved first',
+})
+const privateKey = Type.String({
+  minLength: 1,
+  maxLength: 20000,
+  description:
+    'private_key_jwt (RFC 7523): the private key signing client assertions, as PEM or as a JWK (its `kid` is sent); RSA (RS256, or the JWK `alg`), EC or Ed25519. Write-only; stored encrypted',
+})
 
 /** The settings an admin writes; which combinations are valid is checked by parseProviderInput. */
 const writable = {
@@ -35,6 +46,7 @@ const writable = {
   revocationEndpoint: Type.Optional(ServiceUrl()),
   clientId: Type.String({ minLength: 1, maxLength: 500 }),
   clientSecret: Type.Optional(clientSecret),
+  privateKey: Type.Optional(privateKey),
   tokenEndpointAuthMethod: Type.Optional(StringEnum(tokenEndpointAuthMethods)),
   scopes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { maxItems: 100 })),
   allowedScopes: Type.Optional(
@@ -52,13 +64,22 @@ const writable = {
   pkce: Type.Optional(Type.Boolean({ description: "PKCE S256; default: the template's, else true" })),
   defaultTokenLifetimeSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 31536000 })),
   refreshMarginSeconds: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 86400 }))),
+  refreshTokenLifetimeSeconds: Type.Optional(
+    Nullable(
+      Type.Integer({
+        minimum: 3600,
+        maximum: 63072000,
+        description:
+          "How long a refresh token lives from its issue when the provider does not say (refresh_token_expires_in), e.g. 604800 for a Google app in testing; default: the template's",
+      }),
+    ),
+  ),
 }
 
 export const ProviderCreateBody = Type.Object(
   {
     id: ProviderId({ description: 'A slug; part of the redirect URI' }),
     ...writable,
-    clientSecret,
   },
   {
     additionalProperties: false,
@@ -78,25 +99,36 @@ export const ProviderReplaceBody = Type.Object(
 )
 export type ProviderReplaceBody = Static<typeof ProviderReplaceBody>
 
+const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,127}$'
+
 /** A PROVIDERS_FILE entry: a provider whose secret is named by an environment variable, never written in the file. */
 export const ProviderFileEntry = Type.Object(
   {
     id: ProviderCreateBody.properties.id,
     ...withoutSecret(writable),
-    clientSecretEnv: Type.String({
-      pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$',
-      description: 'The environment variable that holds the client secret',
-    }),
+    clientSecretEnv: Type.Optional(
+      Type.String({
+        pattern: ENV_NAME,
+        description: 'The environment variable that holds the client secret',
+      }),
+    ),
+    privateKeyEnv: Type.Optional(
+      Type.String({
+        pattern: ENV_NAME,
+        description: 'private_key_jwt: the environment variable that holds the private key (PEM or JWK)',
+      }),
+    ),
   },
   { additionalProperties: false },
 )
 
 export type ProviderFileEntry = Static<typeof ProviderFileEntry>
 
-function withoutSecret<T extends { clientSecret: unknown }>({
+function withoutSecret<T extends { clientSecret: unknown; privateKey: unknown }>({
   clientSecret: _secret,
+  privateKey: _key,
   ...rest
-}: T): Omit<T, 'clientSecret'> {
+}: T): Omit<T, 'clientSecret' | 'privateKey'> {
   return rest
 }
 
@@ -112,6 +144,8 @@ export const providerExample = {
   revocationEndpoint: null,
   clientId: '3b1f0c2a-8d4e-4f6a-9b7c-1d2e3f4a5b6c',
   hasClientSecret: true,
+  hasFallbackClientSecrets: false,
+  hasPrivateKey: false,
   tokenEndpointAuthMethod: 'client_secret_post',
   scopes: ['public', 'email', 'chat', 'streamkey', 'follow', 'stream_info'],
   allowedScopes: [],
@@ -119,6 +153,7 @@ export const providerExample = {
   pkce: true,
   defaultTokenLifetimeSeconds: 21600,
   refreshMarginSeconds: null,
+  refreshTokenLifetimeSeconds: null,
   credentialsStatus: 'ok',
   credentialsError: null,
   credentialsCheckedAt: null,
@@ -183,6 +218,10 @@ export const ProviderView = Type.Object(
     revocationEndpoint: nullableString,
     clientId: Type.String(),
     hasClientSecret: Type.Boolean({ description: 'The client secret itself is never returned' }),
+    hasFallbackClientSecrets: Type.Boolean({
+      description: 'Whether client secrets besides the first are held, for a rotation in progress',
+    }),
+    hasPrivateKey: Type.Boolean({ description: 'Whether a private_key_jwt key is stored (never returned)' }),
     tokenEndpointAuthMethod: StringEnum(tokenEndpointAuthMethods),
     scopes: Type.Array(Type.String()),
     allowedScopes: Type.Array(Type.String(), { description: 'Scopes a flow may ask for; empty: any' }),
@@ -193,6 +232,9 @@ export const ProviderView = Type.Object(
     }),
     refreshMarginSeconds: Nullable(
       Type.Integer({ description: 'Refresh this long before expiry instead of REFRESH_WINDOW_SECONDS' }),
+    ),
+    refreshTokenLifetimeSeconds: Nullable(
+      Type.Integer({ description: 'Refresh token lifetime assumed when the provider does not say' }),
     ),
     credentialsStatus: Type.String({
       description: 'Read-only: `ok`, or what the provider last said about our client credentials',

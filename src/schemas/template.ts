@@ -106,6 +106,14 @@ export const Template = Type.Object(
     ),
     defaultTokenLifetimeSeconds: Type.Optional(Type.Integer({ minimum: 30, maximum: 31536000 })),
     refreshMarginSeconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 86400 })),
+    refreshTokenLifetimeSeconds: Type.Optional(
+      Type.Integer({
+        minimum: 3600,
+        maximum: 63072000,
+        description:
+          'How long a refresh token lives from its issue when the token response has no refresh_token_expires_in; a rotated one starts again',
+      }),
+    ),
     errorRules: Type.Optional(Type.Array(ErrorRule, { maxItems: 20 })),
     notes: Type.Optional(Type.String({ maxLength: 2000 })),
   },

@@ -7,6 +7,7 @@ export const connectionEventTypes = [
   'connection.reauthorization_required',
   'connection.recovered',
   'connection.revoked',
+  'connection.expiring',
 ] as const
 export type ConnectionEventType = (typeof connectionEventTypes)[number]
 

@@ -12,7 +12,8 @@ import { callbackUrl } from '../urls/public.js'
 import { digest, verifierContext, type FlowError } from './authorization.js'
 import type { Confirmations } from './confirmations.js'
 import type { Grant, GrantStore } from './grants.js'
-import { markProviderCredentials } from './provider-credentials.js'
+import { markProviderCredentials, withClientSecretRotation } from './provider-credentials.js'
+import { refreshTokenExpiresIn } from './refresh-policy.js'
 
 /** `pending`: a confirmed flow's grant waits for POST /authorizations/confirm. */
 export type FlowOutcome = 'connected' | 'pending' | FlowError
@@ -142,23 +143,25 @@ async function exchange(
   const { provider } = request
   const dialect = deps.providers.dialectFor(provider)
   try {
-    const config = await deps.providers.configFor(provider)
     // redirect_uri is derived from this URL: built from PUBLIC_URL, never from the Host header
     const currentUrl = callbackUrl(deps.config.PUBLIC_URL, provider.id)
     currentUrl.search = rawQuery
     const verifier = request.codeVerifierEnc
       ? deps.keyring.decrypt(request.codeVerifierEnc, verifierContext(request.id))
       : undefined
-    const response = await client.authorizationCodeGrant(
-      config,
-      currentUrl,
-      {
-        pkceCodeVerifier: verifier,
-        expectedState: state,
-        expectedNonce: request.nonce ?? undefined,
-        idTokenExpected: Boolean(provider.issuer && request.nonce),
-      },
-      dialect.tokenParams,
+    // a client authentication refused is checked before the code: the next client secret may still redeem it
+    const response = await withClientSecretRotation(deps, provider, (config) =>
+      client.authorizationCodeGrant(
+        config,
+        currentUrl,
+        {
+          pkceCodeVerifier: verifier,
+          expectedState: state,
+          expectedNonce: request.nonce ?? undefined,
+          idTokenExpected: Boolean(provider.issuer && request.nonce),
+        },
+        dialect.tokenParams,
+      ),
     )
     return {
       tokens: {
@@ -169,6 +172,7 @@ async function exchange(
         scope: response.scope ?? (request.scopes.length > 0 ? request.scopes.join(' ') : undefined),
         // the lifetime as granted: expiresIn() would already have counted down the time since the answer
         expiresIn: response.expires_in,
+        ...refreshTokenLifetimeOf(response),
       },
       subject: response.claims()?.sub ?? subjectOf(response, dialect),
       metadata: metadataOf(response, dialect, new URLSearchParams(rawQuery)),
@@ -200,4 +204,9 @@ async function settle(deps: Pick<Deps, 'db'>, id: string, from: string, outcome:
 function sameSecret(given: string | undefined, storedHash: Uint8Array | null): boolean {
   if (given === undefined || storedHash === null || storedHash.length !== 32) return false
   return timingSafeEqual(digest(given), storedHash)
+}
+
+function refreshTokenLifetimeOf(response: Record<string, unknown>): { refreshTokenExpiresIn?: number } {
+  const seconds = refreshTokenExpiresIn(response)
+  return seconds === undefined ? {} : { refreshTokenExpiresIn: seconds }
 }

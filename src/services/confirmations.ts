@@ -27,6 +27,7 @@ interface SealedGrant {
   tokenType: string
   scope?: string
   expiresIn?: number
+  refreshTokenExpiresIn?: number
   subject: string | null
   metadata: Record<string, string>
 }
@@ -56,6 +57,7 @@ export function createConfirmations(
       tokenType: tokens.tokenType,
       ...(tokens.scope === undefined ? {} : { scope: tokens.scope }),
       ...(tokens.expiresIn === undefined ? {} : { expiresIn: tokens.expiresIn }),
+      ...(tokens.refreshTokenExpiresIn === undefined ? {} : { refreshTokenExpiresIn: tokens.refreshTokenExpiresIn }),
       subject,
       metadata,
     }
@@ -73,6 +75,7 @@ export function createConfirmations(
         tokenType: sealed.tokenType,
         ...(sealed.scope === undefined ? {} : { scope: sealed.scope }),
         ...(sealed.expiresIn === undefined ? {} : { expiresIn: sealed.expiresIn }),
+        ...(sealed.refreshTokenExpiresIn === undefined ? {} : { refreshTokenExpiresIn: sealed.refreshTokenExpiresIn }),
       },
       subject: sealed.subject,
       metadata: sealed.metadata ?? {},

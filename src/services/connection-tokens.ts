@@ -12,6 +12,8 @@ export interface GrantedTokens {
   scope?: string
   /** Seconds the provider said the access token lives; absent when it did not say. */
   expiresIn?: number
+  /** Seconds the provider said the refresh token lives (`refresh_token_expires_in`). */
+  refreshTokenExpiresIn?: number
 }
 
 export interface SealedTokens {

@@ -20,7 +20,7 @@ import { revokeAtProvider } from '../providers/revocation.js'
 import { emitConnectionEvent } from '../webhooks/outbox.js'
 import { openAccessToken, openRefreshToken, sealTokens, type GrantedTokens } from './connection-tokens.js'
 import { markProviderCredentials } from './provider-credentials.js'
-import { nextRefreshAt, tokenLifetime } from './refresh-policy.js'
+import { nextRefreshAt, refreshTokenExpiry, tokenLifetime } from './refresh-policy.js'
 
 /** What a flow obtained: the tokens, and the account they are for (null when the provider does not say). */
 export interface Grant {
@@ -104,11 +104,17 @@ export function createGrantStore(
       providerMarginSeconds: provider.refreshMarginSeconds,
     }
     const scope = tokens.scope ?? null
+    const refreshTokenExpiresAt = tokens.refreshToken
+      ? refreshTokenExpiry(now, tokens.refreshTokenExpiresIn, provider.refreshTokenLifetimeSeconds)
+      : null
     const fields: GrantedFields = {
       status: 'active',
       subject,
       accessTokenEnc: sealed.accessTokenEnc,
-      ...(keepRefreshToken ? {} : { refreshTokenEnc: sealed.refreshTokenEnc ?? null }),
+      // a kept refresh token keeps its expiry, and whether it was warned of
+      ...(keepRefreshToken
+        ? {}
+        : { refreshTokenEnc: sealed.refreshTokenEnc ?? null, refreshTokenExpiresAt, expiryWarnedAt: null }),
       tokenType: tokens.tokenType,
       scope,
       metadata,

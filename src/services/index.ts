@@ -19,6 +19,7 @@ import { createConnectionRevoker } from './revoke-connection.js'
 import { createTokenService } from './serve-token.js'
 import { createConfirmations } from './confirmations.js'
 import { createGrantStore } from './grants.js'
+import { createExpiryWarnings } from './expiry-warnings.js'
 import { DatabaseOutage, LastKnown, RECALL_WINDOW_MS } from './database-outage.js'
 import { keyOf, TokenCache, type CachedToken } from './token-cache.js'
 
@@ -49,6 +50,7 @@ export function createServices(deps: Deps) {
     authorizations: createAuthorizationService(deps),
     callbacks: createCallbackService(deps, { grants, confirmations }),
     confirmations,
+    expiryWarnings: createExpiryWarnings(deps),
     tokens: createTokenService(deps, { refresher, cache: tokenCache, lastKnown: lastKnownTokens, outage }),
     tokenCache,
     refresher,

@@ -2,7 +2,7 @@
 // provider schema (src/schemas/provider.ts) before this runs; here are the rules a schema cannot say: which fields go
 // together, template defaults, URL rules, scope and parameter syntax.
 import { invalidRequest } from '../errors.js'
-import type { TokenEndpointAuthMethod } from '../providers/client-auth.js'
+import { parsePrivateKey, PrivateKeyError, type TokenEndpointAuthMethod } from '../providers/client-auth.js'
 import type { TemplateCatalogue } from '../providers/templates/catalogue.js'
 import { PROVIDER_ID } from '../schemas/ids.js'
 import type { ProviderCreateBody, ProviderReplaceBody } from '../schemas/provider.js'
@@ -27,7 +27,7 @@ const RESERVED_PARAMS = new Set([
   'request_uri',
 ])
 
-/** The stored fields of a provider, validated; `clientSecret` absent means "keep the one stored". */
+/** The stored fields of a provider, validated; `clientSecret` or `privateKey` absent means "keep the one stored". */
 export interface ProviderInput {
   id: string
   /** The template's name (stored in the `preset` column, the name it had first). */
@@ -39,7 +39,10 @@ export interface ProviderInput {
   tokenEndpoint: string | null
   revocationEndpoint: string | null
   clientId: string
-  clientSecret?: string
+  /** The client secrets in the order they are tried; absent: keep those stored. */
+  clientSecret?: string[]
+  /** private_key_jwt's key, PEM or JWK, checked to be a usable private key. */
+  privateKey?: string
   tokenEndpointAuthMethod: TokenEndpointAuthMethod
   scopes: string[]
   allowedScopes: string[]
@@ -47,6 +50,7 @@ export interface ProviderInput {
   pkce: boolean
   defaultTokenLifetimeSeconds: number
   refreshMarginSeconds: number | null
+  refreshTokenLifetimeSeconds: number | null
 }
 
 export type ProviderBody = ProviderCreateBody | ProviderReplaceBody
@@ -134,7 +138,9 @@ export function parseProviderInput(
         : `the ${name} template needs issuer, or both authorizationEndpoint and tokenEndpoint`,
     )
   }
-  if (options.requireSecret && body.clientSecret === undefined) throw invalidRequest('clientSecret is required')
+  const tokenEndpointAuthMethod =
+    body.tokenEndpointAuthMethod ?? defaults.tokenEndpointAuthMethod ?? 'client_secret_basic'
+  checkClientCredentials(body, tokenEndpointAuthMethod, options.requireSecret)
 
   return {
     id,
@@ -146,13 +152,42 @@ export function parseProviderInput(
     tokenEndpoint,
     revocationEndpoint,
     clientId: body.clientId,
-    ...(body.clientSecret === undefined ? {} : { clientSecret: body.clientSecret }),
-    tokenEndpointAuthMethod: body.tokenEndpointAuthMethod ?? defaults.tokenEndpointAuthMethod ?? 'client_secret_basic',
+    ...(body.clientSecret === undefined ? {} : { clientSecret: clientSecrets(body.clientSecret) }),
+    ...(body.privateKey === undefined ? {} : { privateKey: body.privateKey }),
+    tokenEndpointAuthMethod,
     scopes: scopeList('scopes', body.scopes ?? defaults.scopes ?? []),
     allowedScopes: scopeList('allowedScopes', body.allowedScopes ?? []),
     authorizationParams: { ...defaults.authorizationParams, ...authorizationParams(body.authorizationParams) },
     pkce: body.pkce ?? defaults.pkce ?? true,
     defaultTokenLifetimeSeconds: body.defaultTokenLifetimeSeconds ?? defaults.defaultTokenLifetimeSeconds ?? 3600,
     refreshMarginSeconds: body.refreshMarginSeconds ?? defaults.refreshMarginSeconds ?? null,
+    refreshTokenLifetimeSeconds: body.refreshTokenLifetimeSeconds ?? defaults.refreshTokenLifetimeSeconds ?? null,
   }
+}
+
+/** A private key goes with private_key_jwt only; on creation, the method's credential must be given. */
+function checkClientCredentials(body: ProviderBody, method: TokenEndpointAuthMethod, required: boolean): void {
+  if (body.privateKey !== undefined) {
+    if (method !== 'private_key_jwt') {
+      throw invalidRequest('privateKey is used with tokenEndpointAuthMethod private_key_jwt only')
+    }
+    try {
+      parsePrivateKey(body.privateKey)
+    } catch (err) {
+      if (err instanceof PrivateKeyError) throw invalidRequest(err.message)
+      throw err
+    }
+  }
+  if (!required) return
+  if (method === 'private_key_jwt') {
+    if (body.privateKey === undefined) throw invalidRequest('privateKey is required with private_key_jwt')
+  } else if (body.clientSecret === undefined) {
+    throw invalidRequest('clientSecret is required')
+  }
+}
+
+function clientSecrets(value: string | string[]): string[] {
+  const list = typeof value === 'string' ? [value] : value
+  if (new Set(list).size !== list.length) throw invalidRequest('clientSecret: a secret appears twice in the list')
+  return list
 }

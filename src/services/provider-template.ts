@@ -17,6 +17,7 @@ export interface TemplateDefaults {
   pkce?: boolean
   defaultTokenLifetimeSeconds?: number
   refreshMarginSeconds?: number
+  refreshTokenLifetimeSeconds?: number
 }
 
 type UrlField = 'issuer' | 'authorizationEndpoint' | 'tokenEndpoint' | 'revocationEndpoint'
@@ -75,6 +76,7 @@ export function templateDefaults(
   if (template.pkce !== undefined) defaults.pkce = template.pkce
   if (template.defaultTokenLifetimeSeconds) defaults.defaultTokenLifetimeSeconds = template.defaultTokenLifetimeSeconds
   if (template.refreshMarginSeconds !== undefined) defaults.refreshMarginSeconds = template.refreshMarginSeconds
+  if (template.refreshTokenLifetimeSeconds) defaults.refreshTokenLifetimeSeconds = template.refreshTokenLifetimeSeconds
   return { defaults, connectionConfig: values }
 }
 

@@ -1,5 +1,6 @@
 // PROVIDERS_FILE: providers declared in JSON or YAML, upserted at start. Client secrets are never in the file:
-// each entry names the environment variable that holds its secret (`clientSecretEnv`). Entries are checked by the
+// each entry names the environment variable that holds its secret (`clientSecretEnv`) or its private_key_jwt key
+// (`privateKeyEnv`). Entries are checked by the
 // provider schema the admin API uses, then by the same rules.
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
@@ -37,17 +38,35 @@ export function loadProvidersFile(path: string, templates: TemplateCatalogue, en
   return entries.map((entry: unknown, index) => {
     const name = `provider ${index + 1}${isRecord(entry) && typeof entry.id === 'string' ? ` (${entry.id})` : ''}`
     if (!isRecord(entry)) throw new ConfigError(VARIABLE, `${name} must be an object`)
-    if (entry.clientSecret !== undefined) {
-      throw new ConfigError(VARIABLE, `${name}: give clientSecretEnv (an environment variable), not clientSecret`)
+    for (const field of ['clientSecret', 'privateKey'] as const) {
+      if (entry[field] !== undefined) {
+        throw new ConfigError(VARIABLE, `${name}: give ${field}Env (an environment variable), not ${field}`)
+      }
     }
     const checked = checkEntry(entry)
     if (!checked.ok) throw new ConfigError(VARIABLE, `${name}: ${checked.errors.join('; ')}`)
-    const { clientSecretEnv, ...fields } = checked.value
-    const secret = env[clientSecretEnv]
-    if (!secret) throw new ConfigError(VARIABLE, `${name}: environment variable ${clientSecretEnv} is not set`)
+    const { clientSecretEnv, privateKeyEnv, ...fields } = checked.value
+    const fromEnv = (variable: string | undefined) => {
+      if (variable === undefined) return undefined
+      const value = env[variable]
+      if (!value) throw new ConfigError(VARIABLE, `${name}: environment variable ${variable} is not set`)
+      return value
+    }
+    const clientSecret = fromEnv(clientSecretEnv)
+    const privateKey = fromEnv(privateKeyEnv)
+    if (clientSecret === undefined && privateKey === undefined) {
+      throw new ConfigError(VARIABLE, `${name}: give clientSecretEnv, or privateKeyEnv with private_key_jwt`)
+    }
     let input: ProviderInput
     try {
-      input = parseProviderInput({ ...fields, clientSecret: secret }, { requireSecret: true, templates })
+      input = parseProviderInput(
+        {
+          ...fields,
+          ...(clientSecret === undefined ? {} : { clientSecret }),
+          ...(privateKey === undefined ? {} : { privateKey }),
+        },
+        { requireSecret: true, templates },
+      )
     } catch (err) {
       if (err instanceof BrokerError) throw new ConfigError(VARIABLE, `${name}: ${err.message}`)
       throw err

@@ -1,3 +1,4 @@
+import type { CipherContext } from '../crypto/keyring.js'
 import { recordAudit, type Actor } from '../db/audit.js'
 import type { Db } from '../db/client.js'
 import { countProviderConnections } from '../db/connections/index.js'
@@ -5,10 +6,10 @@ import { isUniqueViolation } from '../db/errors.js'
 import type { Prisma, Provider } from '../db/generated/client.js'
 import { providerIdCursor, limitOf, toPage, type Page, type PageRequest } from '../db/pagination.js'
 import type { Deps } from '../deps.js'
-import { BrokerError, conflict, notFound } from '../errors.js'
+import { BrokerError, conflict, invalidRequest, notFound } from '../errors.js'
 import { checkProviderSettings, type CheckedSettings } from '../providers/check.js'
 import type { TokenEndpointAuthMethod } from '../providers/client-auth.js'
-import { clientSecretContext } from '../providers/registry.js'
+import { clientSecretContext, fallbackClientSecretsContext, privateKeyContext } from '../providers/registry.js'
 import type { ProviderView } from '../schemas/provider.js'
 import { callbackUrl } from '../urls/public.js'
 import type { ProviderInput } from './provider-input.js'
@@ -16,13 +17,23 @@ import type { ProviderInput } from './provider-input.js'
 export type ProviderDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config' | 'timing'>
 
 export function toProviderView(row: Provider, publicUrl: URL): ProviderView {
-  const { clientSecretEnc, authorizationParams, tokenEndpointAuthMethod, connectionConfig, ...rest } = row
+  const {
+    clientSecretEnc,
+    privateKeyEnc,
+    fallbackClientSecretsEnc,
+    authorizationParams,
+    tokenEndpointAuthMethod,
+    connectionConfig,
+    ...rest
+  } = row
   return {
     ...rest,
     template: row.preset,
     connectionConfig: (connectionConfig ?? {}) as Record<string, string>,
     tokenEndpointAuthMethod: tokenEndpointAuthMethod as TokenEndpointAuthMethod,
     hasClientSecret: clientSecretEnc !== null,
+    hasFallbackClientSecrets: fallbackClientSecretsEnc !== null,
+    hasPrivateKey: privateKeyEnc !== null,
     authorizationParams: (authorizationParams ?? {}) as Record<string, string>,
     redirectUri: callbackUrl(publicUrl, row.id).href,
   }
@@ -46,6 +57,7 @@ function storedFields(input: ProviderInput) {
     pkce: input.pkce,
     defaultTokenLifetimeSeconds: input.defaultTokenLifetimeSeconds,
     refreshMarginSeconds: input.refreshMarginSeconds,
+    refreshTokenLifetimeSeconds: input.refreshTokenLifetimeSeconds,
   } satisfies Partial<Prisma.ProviderUncheckedCreateInput>
 }
 
@@ -59,19 +71,32 @@ function changedFields(row: Provider, fields: ReturnType<typeof storedFields>): 
 export function createProviderService(deps: ProviderDeps) {
   const { db, keyring } = deps
   const view = (row: Provider) => toProviderView(row, deps.config.PUBLIC_URL)
-  const sealSecret = (id: string, secret: string) => keyring.encrypt(secret, clientSecretContext(id))
+  /** The first secret in its column, the others (a rotation) as a JSON list in theirs. */
+  const sealSecrets = (id: string, [first, ...rest]: string[]) => ({
+    clientSecretEnc: first === undefined ? null : keyring.encrypt(first, clientSecretContext(id)),
+    fallbackClientSecretsEnc:
+      rest.length === 0 ? null : keyring.encrypt(JSON.stringify(rest), fallbackClientSecretsContext(id)),
+  })
+  const sealKey = (id: string, key: string) => keyring.encrypt(key, privateKeyContext(id))
+  const opened = (sealed: Uint8Array | null, context: CipherContext) =>
+    sealed ? keyring.decrypt(sealed, context) : undefined
 
   async function writeUpdate(tx: Db, existing: Provider, input: ProviderInput, actor: Actor): Promise<Provider> {
     const fields = storedFields(input)
     const changed = changedFields(existing, fields)
     const secretGiven = input.clientSecret !== undefined
+    const keyGiven = input.privateKey !== undefined
+    if (input.tokenEndpointAuthMethod === 'private_key_jwt' && !keyGiven && existing.privateKeyEnc === null) {
+      throw invalidRequest('privateKey is required with private_key_jwt')
+    }
     const updated = await tx.prisma.provider.update({
       where: { id: input.id },
       data: {
         ...fields,
-        ...(secretGiven
+        ...(secretGiven ? sealSecrets(input.id, input.clientSecret as string[]) : {}),
+        ...(keyGiven ? { privateKeyEnc: sealKey(input.id, input.privateKey as string) } : {}),
+        ...(secretGiven || keyGiven
           ? {
-              clientSecretEnc: sealSecret(input.id, input.clientSecret as string),
               // new credentials: whatever was concluded about the old ones no longer holds
               credentialsStatus: 'ok',
               credentialsError: null,
@@ -86,7 +111,7 @@ export function createProviderService(deps: ProviderDeps) {
       subjectType: 'provider',
       subjectId: input.id,
       providerId: input.id,
-      detail: { changed, clientSecretReplaced: secretGiven },
+      detail: { changed, clientSecretReplaced: secretGiven, privateKeyReplaced: keyGiven },
     })
     return updated
   }
@@ -95,7 +120,7 @@ export function createProviderService(deps: ProviderDeps) {
     checkProviderSettings(settings, deps.providers.fetch, deps.timing.providerTimeoutSeconds)
 
   async function create(input: ProviderInput, actor: Actor, options: { check?: boolean } = {}): Promise<ProviderView> {
-    const { id, clientSecret } = input
+    const { id, clientSecret, privateKey } = input
     if (options.check) {
       const result = await check(input)
       const failed = result.checks.filter((item) => !item.ok)
@@ -110,7 +135,8 @@ export function createProviderService(deps: ProviderDeps) {
           data: {
             id,
             ...storedFields(input),
-            clientSecretEnc: clientSecret === undefined ? null : sealSecret(id, clientSecret),
+            ...sealSecrets(id, clientSecret ?? []),
+            privateKeyEnc: privateKey === undefined ? null : sealKey(id, privateKey),
           },
         })
         await recordAudit(tx, {
@@ -176,11 +202,15 @@ export function createProviderService(deps: ProviderDeps) {
         await create(input, actor)
         return 'created'
       }
-      const stored = existing.clientSecretEnc
-        ? keyring.decrypt(existing.clientSecretEnc, clientSecretContext(existing.id))
-        : undefined
-      const secretChanged = input.clientSecret !== undefined && input.clientSecret !== stored
-      if (changedFields(existing, storedFields(input)).length === 0 && !secretChanged) return 'unchanged'
+      const secretChanged =
+        input.clientSecret !== undefined &&
+        JSON.stringify(input.clientSecret) !== JSON.stringify(deps.providers.clientSecrets(existing))
+      const keyChanged =
+        input.privateKey !== undefined &&
+        input.privateKey !== opened(existing.privateKeyEnc, privateKeyContext(existing.id))
+      if (changedFields(existing, storedFields(input)).length === 0 && !secretChanged && !keyChanged) {
+        return 'unchanged'
+      }
       await update(input, actor)
       return 'updated'
     },

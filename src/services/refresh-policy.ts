@@ -30,3 +30,23 @@ export function tokenLifetime(expiresIn: number | undefined, defaultLifetimeSeco
     ? Math.floor(expiresIn)
     : defaultLifetimeSeconds
 }
+
+/** Seconds the provider says a refresh token lives (`refresh_token_expires_in`, a number or digits), when it says. */
+export function refreshTokenExpiresIn(response: Record<string, unknown>): number | undefined {
+  const value = response.refresh_token_expires_in
+  const seconds = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? +value : NaN
+  return Number.isFinite(seconds) && seconds > 0 ? Math.floor(seconds) : undefined
+}
+
+/**
+ * When a refresh token issued at `now` stops working: as the provider said, else by the provider's (or its
+ * template's) lifetime rule; null when neither says.
+ */
+export function refreshTokenExpiry(
+  now: Date,
+  expiresIn: number | undefined,
+  lifetimeSeconds: number | null,
+): Date | null {
+  const seconds = expiresIn ?? lifetimeSeconds
+  return seconds === null ? null : new Date(now.getTime() + seconds * 1000)
+}

@@ -14,7 +14,7 @@ import type { ConnectionEventType } from '../schemas/webhook.js'
 import { emitConnectionEvent } from '../webhooks/outbox.js'
 import { sealTokens } from './connection-tokens.js'
 import { markProviderCredentials } from './provider-credentials.js'
-import { nextRefreshAt, tokenLifetime } from './refresh-policy.js'
+import { nextRefreshAt, refreshTokenExpiresIn, refreshTokenExpiry, tokenLifetime } from './refresh-policy.js'
 import { isRenewable } from './refresh-rules.js'
 
 export type RefreshTrigger = 'scheduler' | 'on_demand' | 'admin'
@@ -71,6 +71,7 @@ export function createRefreshOutcomes(deps: Pick<Deps, 'db' | 'keyring' | 'confi
       lifetimeSeconds,
       nextRefreshAt: nextRefreshAt(timing, deps.config.REFRESH_WINDOW_SECONDS),
       refreshedAt: now,
+      refreshTokenExpiresAt: renewedRefreshTokenExpiry(response, provider.refreshTokenLifetimeSeconds, now),
     }
     const audit = {
       actor,
@@ -156,6 +157,21 @@ export function createRefreshOutcomes(deps: Pick<Deps, 'db' | 'keyring' | 'confi
   }
 
   return { succeeded, failed }
+}
+
+/**
+ * The refresh token's expiry after a refresh: the provider's refresh_token_expires_in when it sends one, else a
+ * rotated token starts the lifetime rule again; undefined keeps the stored expiry (the same token, or no rule).
+ */
+function renewedRefreshTokenExpiry(
+  response: client.TokenEndpointResponse,
+  lifetimeSeconds: number | null,
+  now: Date,
+): Date | null | undefined {
+  const given = refreshTokenExpiresIn(response)
+  if (given !== undefined) return refreshTokenExpiry(now, given, null)
+  if (response.refresh_token && lifetimeSeconds !== null) return refreshTokenExpiry(now, undefined, lifetimeSeconds)
+  return undefined
 }
 
 function event(connection: Connection, type: ConnectionEventType, detail: Record<string, string | number>) {

@@ -16,6 +16,7 @@ import { BrokerError, notFound, providerUnavailable, reauthorizationRequired } f
 import { requestClientCredentials } from '../providers/client-credentials.js'
 import { classifyProviderError, type ProviderFailure } from '../providers/failures.js'
 import { openRefreshToken } from './connection-tokens.js'
+import { withClientSecretRotation } from './provider-credentials.js'
 import { createRefreshOutcomes, LeaseLostError, type LeaseHold, type RefreshTrigger } from './refresh-store.js'
 import { backoffSeconds, satisfies, shouldRefresh, type RefreshNeed } from './refresh-rules.js'
 
@@ -173,14 +174,18 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
   }
 
   /** A machine connection asks for a new token with its client's credentials; any other uses its refresh token. */
+  /** The grant that renews the row, with each of the provider's client secrets in turn on invalid_client. */
   async function renew(row: ConnectionWithProvider): Promise<client.TokenEndpointResponse> {
     if (row.grantType === 'client_credentials') {
-      return requestClientCredentials(deps.providers, row.provider, row.requestedScopes)
+      return withClientSecretRotation(deps, row.provider, (config) =>
+        requestClientCredentials(deps.providers, row.provider, row.requestedScopes, config),
+      )
     }
     const refreshToken = openRefreshToken(keyring, row) as Secret
-    const config = await deps.providers.configFor(row.provider)
     const { refreshParams } = deps.providers.dialectFor(row.provider)
-    return client.refreshTokenGrant(config, refreshToken.reveal(), refreshParams)
+    return withClientSecretRotation(deps, row.provider, (config) =>
+      client.refreshTokenGrant(config, refreshToken.reveal(), refreshParams),
+    )
   }
 
   async function storeSuccess(hold: LeaseHold, response: client.TokenEndpointResponse): Promise<RefreshResult> {

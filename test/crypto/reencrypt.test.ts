@@ -34,8 +34,8 @@ function createApiClient(prisma: PrismaClient, name: string) {
 
 /**
  * Rows of every kind: most under the old key, one per table already under the new key, some without a value.
- * Counts per column (with a value / under the old key): client_secret 4/3, access_token 5/4,
- * refresh_token 4/3, code_verifier 3/2, pending_grant 2/1, secret 2/1.
+ * Counts per column (with a value / under the old key): client_secret 4/3, fallback_client_secrets 2/1,
+ * private_key 2/1, access_token 5/4, refresh_token 4/3, code_verifier 3/2, pending_grant 2/1, secret 2/1.
  */
 async function seedEverything(prisma: PrismaClient): Promise<Plaintexts> {
   const plaintexts: Plaintexts = new Map()
@@ -45,7 +45,13 @@ async function seedEverything(prisma: PrismaClient): Promise<Plaintexts> {
   for (let i = 0; i < 4; i++) {
     const id = `provider-${i}`
     const clientSecretEnc = seal(ringFor(i), 'providers', id, 'client_secret', `client-secret-${i}`)
-    await prisma.provider.create({ data: { id, clientId: `client-${i}`, clientSecretEnc } })
+    // a rotation in progress and a private_key_jwt key on two of them
+    const fallbackClientSecretsEnc =
+      i < 2 ? seal(ringFor(i), 'providers', id, 'fallback_client_secrets', `["next-secret-${i}"]`) : null
+    const privateKeyEnc = i < 2 ? seal(ringFor(i), 'providers', id, 'private_key', `pem-${i}`) : null
+    await prisma.provider.create({
+      data: { id, clientId: `client-${i}`, clientSecretEnc, fallbackClientSecretsEnc, privateKeyEnc },
+    })
   }
   await prisma.provider.create({ data: { id: 'public-client', clientId: 'public' } })
 
@@ -102,6 +108,8 @@ async function storedValues(db: RawSql, { table, storedIn }: EncryptedColumn) {
 
 const expectedCounts = {
   'providers.client_secret': { scanned: 4, reencrypted: 3 },
+  'providers.fallback_client_secrets': { scanned: 2, reencrypted: 1 },
+  'providers.private_key': { scanned: 2, reencrypted: 1 },
   'connections.access_token': { scanned: 5, reencrypted: 4 },
   'connections.refresh_token': { scanned: 4, reencrypted: 3 },
   'authorization_requests.code_verifier': { scanned: 3, reencrypted: 2 },

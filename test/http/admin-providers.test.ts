@@ -119,7 +119,7 @@ t.test('providers: validation', async (t) => {
     ['no secret', { clientSecret: undefined }, /clientSecret/],
     ['bad scope', { scopes: ['has space'] }, /scope/],
     ['unknown template', { preset: 'no-such-provider' }, /unknown template/],
-    ['unknown auth method', { tokenEndpointAuthMethod: 'private_key_jwt' }, /tokenEndpointAuthMethod/],
+    ['unknown auth method', { tokenEndpointAuthMethod: 'tls_client_auth' }, /tokenEndpointAuthMethod/],
   ]
   for (const [name, changes, message] of refusals) {
     const { status, body } = await post(changes)

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process'
+import { generateKeyPairSync } from 'node:crypto'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -34,13 +35,13 @@ const env = { GLIMESH_CLIENT_SECRET: 'glimesh-secret', CORP_SECRET: 'corp-secret
 t.test('YAML and JSON files are read, secrets from the environment', async (t) => {
   const fromYaml = loadProvidersFile(file('providers.yaml', yaml), catalogue, env)
   t.match(fromYaml, [
-    { id: 'glimesh', clientSecret: 'glimesh-secret', tokenEndpoint: 'https://glimesh.tv/api/oauth/token' },
+    { id: 'glimesh', clientSecret: ['glimesh-secret'], tokenEndpoint: 'https://glimesh.tv/api/oauth/token' },
     { id: 'corp', issuer: 'https://corp.eu.auth0.com/', authorizationParams: { audience: 'https://api.corp.example' } },
   ])
   const json = JSON.stringify({
     providers: [{ id: 'x', issuer: 'https://login.example.com', clientId: 'c', clientSecretEnv: 'CORP_SECRET' }],
   })
-  t.match(loadProvidersFile(file('providers.json', json), catalogue, env), [{ id: 'x', clientSecret: 'corp-secret' }])
+  t.match(loadProvidersFile(file('providers.json', json), catalogue, env), [{ id: 'x', clientSecret: ['corp-secret'] }])
 })
 
 t.test('every problem is one configuration error naming it', async (t) => {
@@ -116,4 +117,37 @@ t.test('the server stops at start with one line naming the missing variable', as
     result.stderr.trim(),
     'invalid configuration: PROVIDERS_FILE: provider 1 (glimesh): environment variable GLIMESH_CLIENT_SECRET is not set',
   )
+})
+
+t.test('a private_key_jwt provider takes its key from privateKeyEnv', async (t) => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }) as string
+  const entry =
+    '- { id: k, issuer: "https://login.example.com", clientId: c, tokenEndpointAuthMethod: private_key_jwt, privateKeyEnv: CORP_KEY }\n'
+  const path = file('keys.yaml', entry)
+  const [input] = loadProvidersFile(path, catalogue, { CORP_KEY: pem })
+  t.match(input, { id: 'k', tokenEndpointAuthMethod: 'private_key_jwt', privateKey: pem })
+  t.notOk(input && 'clientSecret' in input)
+  t.throws(() => loadProvidersFile(path, catalogue, {}), /provider 1 \(k\): environment variable CORP_KEY is not set/)
+  t.throws(
+    () => loadProvidersFile(file('inline-key.yaml', '- { id: k, clientId: c, privateKey: x }\n'), catalogue, {}),
+    /give privateKeyEnv .* not privateKey/,
+  )
+  t.throws(
+    () => loadProvidersFile(path, catalogue, { CORP_KEY: 'not a key' }),
+    /provider 1 \(k\): privateKey must be a private key/,
+  )
+
+  const { app } = await build(t)
+  t.same(await applyProvidersFile(app.services.providers, loadProvidersFile(path, catalogue, { CORP_KEY: pem })), {
+    created: ['k'],
+    updated: [],
+    unchanged: [],
+  })
+  t.same(await applyProvidersFile(app.services.providers, loadProvidersFile(path, catalogue, { CORP_KEY: pem })), {
+    created: [],
+    updated: [],
+    unchanged: ['k'],
+  })
+  t.match((await app.services.providers.get('k')).hasPrivateKey, true)
 })

@@ -15,7 +15,9 @@ export interface TestClient {
   client_id: string
   client_secret: string
   redirect_uris: string[]
-  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post'
+  token_endpoint_auth_method?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+  /** private_key_jwt: the public keys its client assertions are checked with (the secret is then not accepted). */
+  jwks?: { keys: object[] }
 }
 
 export interface AuthServerOptions {
@@ -27,6 +29,8 @@ export interface AuthServerOptions {
   omitExpiresIn?: boolean
   /** Refresh responses lack `refresh_token` (rotation is then off, so the old refresh token stays valid). */
   omitRefreshTokenOnRefresh?: boolean
+  /** Token responses with a refresh token also say `refresh_token_expires_in` (seconds), as GitHub Apps do. */
+  refreshTokenExpiresIn?: number
   /** Scopes recognised besides openid, offline_access, profile and email. */
   scopes?: string[]
 }
@@ -34,7 +38,8 @@ export interface AuthServerOptions {
 /** Runtime-adjustable subset of the options. */
 export type AuthServerBehaviour = Required<
   Pick<AuthServerOptions, 'accessTokenTtl' | 'rotateRefreshToken' | 'omitExpiresIn' | 'omitRefreshTokenOnRefresh'>
->
+> &
+  Pick<AuthServerOptions, 'refreshTokenExpiresIn'>
 
 interface FaultScope {
   /** Apply only to token requests with this grant_type. */
@@ -56,7 +61,7 @@ export type TokenFault = FaultScope &
     | { kind: 'drop'; afterProcessing?: boolean }
   )
 
-export type TokenAuthMethod = 'basic' | 'post' | 'none'
+export type TokenAuthMethod = 'basic' | 'post' | 'private_key_jwt' | 'none'
 
 export interface AuthServerStats {
   tokenRequests: { authorization_code: number; refresh_token: number; [grantType: string]: number }
@@ -134,6 +139,7 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
     rotateRefreshToken: options.rotateRefreshToken ?? true,
     omitExpiresIn: options.omitExpiresIn ?? false,
     omitRefreshTokenOnRefresh: options.omitRefreshTokenOnRefresh ?? false,
+    ...(options.refreshTokenExpiresIn === undefined ? {} : { refreshTokenExpiresIn: options.refreshTokenExpiresIn }),
   }
   const stats = emptyStats()
   const store = new MemoryStore()
@@ -237,9 +243,10 @@ function providerConfiguration(
 }
 
 function toClientMetadata(client: TestClient): ClientMetadata {
+  const keys = client.token_endpoint_auth_method === 'private_key_jwt'
   return {
     client_id: client.client_id,
-    client_secret: client.client_secret,
+    ...(keys ? { jwks: client.jwks as ClientMetadata['jwks'] } : { client_secret: client.client_secret }),
     redirect_uris: client.redirect_uris,
     token_endpoint_auth_method: client.token_endpoint_auth_method ?? 'client_secret_basic',
     grant_types: ['authorization_code', 'refresh_token', 'client_credentials'],
@@ -342,6 +349,9 @@ async function readBody(req: IncomingMessage): Promise<string> {
 function authMethodOf(authorization: string, params: URLSearchParams): TokenAuthMethod {
   if (/^basic /i.test(authorization)) return 'basic'
   if (params.has('client_secret')) return 'post'
+  if (params.get('client_assertion_type') === 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') {
+    return 'private_key_jwt'
+  }
   return 'none'
 }
 
@@ -349,6 +359,9 @@ function shapeTokenResponse(ctx: Context, grantType: string, behaviour: AuthServ
   if (ctx.status !== 200 || !isRecord(ctx.body)) return
   if (behaviour.omitExpiresIn) delete ctx.body.expires_in
   if (behaviour.omitRefreshTokenOnRefresh && grantType === 'refresh_token') delete ctx.body.refresh_token
+  if (behaviour.refreshTokenExpiresIn !== undefined && ctx.body.refresh_token) {
+    ctx.body.refresh_token_expires_in = behaviour.refreshTokenExpiresIn
+  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -31,7 +31,9 @@ export interface ProviderSpec {
   id?: string
   /** 'oidc': found by discovery on the issuer; 'oauth2': given only its endpoint URLs. Default 'oidc'. */
   mode?: 'oidc' | 'oauth2'
-  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post'
+  tokenEndpointAuthMethod?: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt'
+  /** private_key_jwt: the key the broker signs with (PEM or JWK) and its public JWK, registered at the server. */
+  clientKey?: { privateKey: string; publicJwk: object }
   /** Default: openid offline_access for oidc, profile for oauth2. */
   scopes?: string[]
   /** Any other admin API field (pkce, defaultTokenLifetimeSeconds, refreshMarginSeconds, authorizationParams…). */
@@ -82,6 +84,7 @@ export async function startFlowEnv(t: Teardown, options: FlowEnvOptions = {}): P
     client_secret: clientSecret,
     redirect_uris: [callbackUrl(publicUrl, spec.id ?? 'idp').href],
     token_endpoint_auth_method: spec.tokenEndpointAuthMethod ?? 'client_secret_basic',
+    ...(spec.clientKey ? { jwks: { keys: [spec.clientKey.publicJwk] } } : {}),
   }))
   const server = await startAuthServer({ ...options.authServer, clients })
   t.teardown(() => server.close())
@@ -138,7 +141,7 @@ export async function addAuthServerProvider(
   const payload = {
     id,
     clientId: `broker-${id}`,
-    clientSecret,
+    ...(spec.clientKey ? { privateKey: spec.clientKey.privateKey } : { clientSecret }),
     tokenEndpointAuthMethod: spec.tokenEndpointAuthMethod ?? 'client_secret_basic',
     ...(mode === 'oidc'
       ? { issuer: server.issuer, scopes: spec.scopes ?? ['openid', 'offline_access'] }

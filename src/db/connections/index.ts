@@ -1,5 +1,6 @@
 // The one home of the `connections` table: every statement and Prisma call on it. Each operation takes the database
 // or a transaction of it (`Db`); services decide the transaction boundaries.
+export * from './expiry.js'
 export * from './leases.js'
 export * from './reads.js'
 export * from './rows.js'

@@ -25,6 +25,8 @@ export interface ConnectionRow {
   last_error: string | null
   last_error_at: Date | null
   last_refreshed_at: Date | null
+  refresh_token_expires_at: Date | null
+  expiry_warned_at: Date | null
   created_by_client_id: string | null
   version: number
   grant_type: string
@@ -59,6 +61,8 @@ export function toConnection(row: ConnectionRow): Connection {
     lastError: row.last_error,
     lastErrorAt: row.last_error_at,
     lastRefreshedAt: row.last_refreshed_at,
+    refreshTokenExpiresAt: row.refresh_token_expires_at,
+    expiryWarnedAt: row.expiry_warned_at,
     createdByClientId: row.created_by_client_id,
     version: row.version,
     grantType: row.grant_type,
@@ -87,10 +91,13 @@ const PROVIDER_COLUMNS = [
   'pkce',
   'default_token_lifetime_seconds',
   'refresh_margin_seconds',
+  'refresh_token_lifetime_seconds',
   'allowed_scopes',
   'credentials_status',
   'credentials_error',
   'credentials_checked_at',
+  'private_key_enc',
+  'fallback_client_secrets_enc',
   'created_at',
   'updated_at',
 ] as const
@@ -120,10 +127,15 @@ export function toProvider(row: ProviderRow): Provider {
     pkce: row.p_pkce as boolean,
     defaultTokenLifetimeSeconds: row.p_default_token_lifetime_seconds as number,
     refreshMarginSeconds: row.p_refresh_margin_seconds as number | null,
+    refreshTokenLifetimeSeconds: row.p_refresh_token_lifetime_seconds as number | null,
     allowedScopes: (row.p_allowed_scopes as string[] | null) ?? [],
     credentialsStatus: row.p_credentials_status as string,
     credentialsError: row.p_credentials_error as string | null,
     credentialsCheckedAt: row.p_credentials_checked_at as Date | null,
+    privateKeyEnc: row.p_private_key_enc ? bytes(row.p_private_key_enc as Uint8Array) : null,
+    fallbackClientSecretsEnc: row.p_fallback_client_secrets_enc
+      ? bytes(row.p_fallback_client_secrets_enc as Uint8Array)
+      : null,
     createdAt: row.p_created_at as Date,
     updatedAt: row.p_updated_at as Date,
   }

@@ -18,6 +18,7 @@ const summaryColumns = {
   expiresAt: true,
   nextRefreshAt: true,
   lastRefreshedAt: true,
+  refreshTokenExpiresAt: true,
   failureCount: true,
   lastError: true,
   lastErrorAt: true,

@@ -22,6 +22,10 @@ export interface GrantedFields {
   requestedScopes?: string[]
   importDigest?: Uint8Array<ArrayBuffer> | null
   lastRefreshedAt?: Date
+  /** Absent: keep the stored expiry (the refresh token is kept too). */
+  refreshTokenExpiresAt?: Date | null
+  /** A new grant may be warned of again. */
+  expiryWarnedAt?: null
 }
 
 export interface LockedConnection {
@@ -99,6 +103,8 @@ export interface RefreshedFields {
   lifetimeSeconds: number
   nextRefreshAt: Date | null
   refreshedAt: Date
+  /** Undefined: the refresh token's expiry stays as stored; a changed expiry may be warned of again. */
+  refreshTokenExpiresAt: Date | null | undefined
 }
 
 // The new tokens, the released lease and the audit entry in one statement (atomic, one round trip): a refresh is
@@ -123,7 +129,11 @@ const refreshed = {
         lease_expires_at = NULL,
         version = version + 1,
         updated_at = $11,
-        metadata = COALESCE(metadata, '{}'::jsonb) || $14::jsonb
+        metadata = COALESCE(metadata, '{}'::jsonb) || $14::jsonb,
+        refresh_token_expires_at = CASE WHEN $15::boolean THEN $16::timestamptz ELSE refresh_token_expires_at END,
+        expiry_warned_at = CASE
+          WHEN $15::boolean AND $16::timestamptz IS DISTINCT FROM refresh_token_expires_at THEN NULL
+          ELSE expiry_warned_at END
       WHERE id = $1::uuid AND lease_owner = $2
       RETURNING *
     ), audit AS (
@@ -162,6 +172,8 @@ export async function storeRefreshed(
       audit.actor,
       JSON.stringify(audit.detail),
       JSON.stringify(fields.metadata),
+      fields.refreshTokenExpiresAt !== undefined,
+      fields.refreshTokenExpiresAt ?? null,
     ],
   })
   return saved ? toConnection(saved) : null

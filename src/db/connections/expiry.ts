@@ -1,0 +1,38 @@
+// Refresh tokens about to expire: the connections to warn of, each once per refresh token.
+import type { Db } from '../client.js'
+
+export interface ExpiringConnection {
+  id: string
+  namespace: string
+  providerId: string
+  userId: string
+  status: string
+  refreshTokenExpiresAt: Date
+}
+
+/**
+ * Marks as warned up to `limit` active connections whose refresh token expires after `now` and by `until`, not
+ * warned of yet, and returns them: rows another instance is marking at the same moment are skipped (SKIP LOCKED), so
+ * each is returned once however many instances run it. Call it in the transaction that emits the warnings.
+ */
+export function markExpiringConnections(
+  tx: Db,
+  { now, until, limit }: { now: Date; until: Date; limit: number },
+): Promise<ExpiringConnection[]> {
+  return tx.prisma.$queryRaw<ExpiringConnection[]>`
+    WITH due AS (
+      SELECT id FROM connections
+      WHERE status = 'active'
+        AND refresh_token_expires_at > ${now}
+        AND refresh_token_expires_at <= ${until}
+        AND expiry_warned_at IS NULL
+        AND refresh_token_enc IS NOT NULL
+      ORDER BY refresh_token_expires_at
+      LIMIT ${limit}
+      FOR UPDATE SKIP LOCKED
+    )
+    UPDATE connections AS c SET expiry_warned_at = ${now}
+    FROM due WHERE c.id = due.id
+    RETURNING c.id::text AS id, c.namespace, c.provider_id AS "providerId", c.user_id AS "userId", c.status,
+      c.refresh_token_expires_at AS "refreshTokenExpiresAt"`
+}
