@@ -97,10 +97,16 @@ export async function buildImage(tag: string, onLine: (line: string) => void): P
   }
 }
 
-/** `podman run --network host -d --name NAME -e K=V... IMAGE`; the container's id. */
+/**
+ * The hardened configuration the README and docker-compose.yml give: a read-only root file system (a tmpfs on /tmp),
+ * every capability dropped, no privilege to gain.
+ */
+export const hardened = ['--read-only', '--tmpfs', '/tmp', '--cap-drop', 'ALL', '--security-opt', 'no-new-privileges']
+
+/** `podman run -d --name NAME <hardened> -e K=V... IMAGE`; the container's id. */
 export async function runDetached(name: string, image: string, env: Record<string, string>): Promise<string> {
   const envArgs = Object.entries(env).flatMap(([key, value]) => ['-e', `${key}=${value}`])
-  const run = await engineSh(['run', '-d', '--name', name, ...envArgs, image])
+  const run = await engineSh(['run', '-d', '--name', name, ...hardened, ...envArgs, image])
   if (run.code !== 0) throw new Error(`podman run exited ${run.code}: ${run.stderr}`)
   return run.stdout.trim()
 }

@@ -179,6 +179,21 @@ async function main(): Promise<void> {
     )
   })
 
+  await step('it runs hardened: read-only root, no capabilities, no new privileges', async (note) => {
+    const config = await inspect(
+      container,
+      '{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}} {{.HostConfig.SecurityOpt}}',
+    )
+    check(/^true /.test(config), `the root file system is writable: ${config}`)
+    const status = await podman('exec', container, 'cat', '/proc/1/status')
+    const effective = /^CapEff:\s+([0-9a-f]+)/m.exec(status)?.[1]
+    check(effective !== undefined && /^0+$/.test(effective), `PID 1 has capabilities: ${effective}`)
+    check(/^NoNewPrivs:\s+1$/m.test(status), 'PID 1 may gain privileges')
+    const write = await engineSh(['podman', 'exec', container, 'sh', '-c', 'echo x > /app/probe'])
+    check(write.code !== 0, 'a file could be written into /app')
+    note(`${config}; CapEff ${effective}; NoNewPrivs 1; /app not writable`)
+  })
+
   await step('no dev dependency, source or test file in the image', async (note) => {
     // a dev dependency that a production one also requires is rightly there (@types/pg, from @prisma/adapter-pg)
     const required = productionRequiredDevDependencies()
