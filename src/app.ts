@@ -7,6 +7,7 @@ import type { Config } from './config.js'
 import { Keyring } from './crypto/keyring.js'
 import type { Database } from './db/client.js'
 import { resolveTiming, type Deps, type Timing } from './deps.js'
+import { closeAfterEarlyAnswer, connectionTimeouts } from './http/connection-limits.js'
 import { answerFrameworkError, formatValidationErrors, installErrorHandler } from './http/error-handler.js'
 import { guardInputs } from './http/input-guards.js'
 import { ProbeQuietLogController } from './http/request-logging.js'
@@ -87,6 +88,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     bodyLimit: 64 * 1024,
+    ...connectionTimeouts(config.REQUEST_TIMEOUT_SECONDS, timing),
     // path parameters are bounded by their route schemas (a userId takes 256 characters), not by the router's 100
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: answerFrameworkError,
@@ -103,6 +105,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   installErrorHandler(app)
   guardInputs(app)
+  closeAfterEarlyAnswer(app)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })

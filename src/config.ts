@@ -154,6 +154,11 @@ const schema = {
     requiredInProduction: true,
     generated: true,
   },
+  REQUEST_TIMEOUT_SECONDS: {
+    parse: int(1, 3600),
+    default: '30',
+    doc: 'a request (headers and body) must arrive within this; a slower client is disconnected',
+  },
   PROVIDERS_FILE: {
     parse: path,
     default: undefined,
