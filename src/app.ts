@@ -15,6 +15,7 @@ import auth from './http/plugins/auth.js'
 import background from './http/plugins/background.js'
 import gracefulClose from './http/plugins/graceful-close.js'
 import rateLimits from './http/plugins/rate-limit.js'
+import securityHeaders from './http/plugins/security-headers.js'
 import swagger from './http/plugins/swagger.js'
 import auditRoutes from './http/routes/admin/audit.js'
 import adminClientRoutes from './http/routes/admin/clients.js'
@@ -142,6 +143,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('webhookSender', webhookSender)
 
   await app.register(gracefulClose)
+  await app.register(securityHeaders, { https: config.PUBLIC_URL.protocol === 'https:' })
   await app.register(swagger, { persistAuthorization: config.DOCS_PERSIST_AUTHORIZATION })
   await app.register(cookie, { secret: config.COOKIE_SECRET })
   await app.register(auth, { callers: services.callers, adminToken: config.ADMIN_TOKEN })

@@ -5,6 +5,7 @@ import {
   ConfirmedConnection,
   CreatedAuthorization,
 } from '../../../schemas/authorization.js'
+import { noStore } from '../../plugins/security-headers.js'
 import { callerErrors, callerSecurity, errorResponse, providerForbidden } from '../../schemas.js'
 
 const authorizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -13,7 +14,7 @@ const authorizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/authorizations',
     {
-      onRequest: app.requireCaller,
+      onRequest: [app.requireCaller, noStore],
       schema: {
         tags: ['tokens'],
         summary: "Start connecting a user's account at a provider",
