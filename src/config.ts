@@ -178,6 +178,11 @@ const schema = {
     doc: 'refresh tokens that expire within this window',
   },
   REFRESH_CONCURRENCY: { parse: int(1, 256), default: '8', doc: 'refreshes in flight per instance' },
+  MAX_OPEN_FLOWS_PER_CALLER: {
+    parse: int(1, 1_000_000),
+    default: '1000',
+    doc: 'start links a caller may have neither used nor expired; beyond it POST /authorizations answers 429',
+  },
   DB_OUTAGE_GRACE_SECONDS: {
     parse: int(0, 3600),
     default: '300',

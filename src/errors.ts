@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'rate_limited'
+  | 'too_many_open_flows'
   | 'provider_unavailable'
   | 'service_unavailable'
   | 'internal_error'
@@ -37,6 +38,7 @@ const statusOf: Record<ErrorCode, number> = {
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,
+  too_many_open_flows: 429,
   provider_unavailable: 503,
   service_unavailable: 503,
   internal_error: 500,

@@ -35,6 +35,14 @@ const authorizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
           ...callerErrors,
           403: providerForbidden,
           404: errorResponse('No such provider', { error: 'not_found', message: 'provider not found' }),
+          429: errorResponse(
+            'Too many requests (rate_limited), or MAX_OPEN_FLOWS_PER_CALLER start links neither used nor expired ' +
+              '(too_many_open_flows)',
+            {
+              error: 'too_many_open_flows',
+              message: 'this caller has 1000 start links neither used nor expired; they expire 10 minutes after issue',
+            },
+          ),
         },
       },
     },
