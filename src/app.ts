@@ -135,6 +135,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const scheduler = createRefreshScheduler(deps, {
     refresher: services.refresher,
     sweepUnconfirmed: services.confirmations.sweep,
+    pruneDeliveries: services.webhookDeliveries.prune,
   })
   const webhookSender = createWebhookSender(deps, options.webhooks)
   app.decorate('deps', deps)

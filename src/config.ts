@@ -183,6 +183,11 @@ const schema = {
     default: '1000',
     doc: 'start links a caller may have neither used nor expired; beyond it POST /authorizations answers 429',
   },
+  DELIVERY_RETENTION_DAYS: {
+    parse: int(1, 3650),
+    default: '14',
+    doc: 'delivered and failed webhook deliveries are deleted this many days after they were created',
+  },
   DB_OUTAGE_GRACE_SECONDS: {
     parse: int(0, 3600),
     default: '300',

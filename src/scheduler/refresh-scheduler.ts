@@ -30,9 +30,14 @@ export interface ScheduledWork {
   refresher: RefreshService
   /** Revokes and drops the grants of confirmed flows nobody confirmed in time. */
   sweepUnconfirmed: () => Promise<number>
+  /** Deletes a batch of webhook deliveries past their retention; returns how many. */
+  pruneDeliveries: () => Promise<number>
 }
 
-export function createRefreshScheduler(deps: SchedulerDeps, { refresher, sweepUnconfirmed }: ScheduledWork) {
+export function createRefreshScheduler(
+  deps: SchedulerDeps,
+  { refresher, sweepUnconfirmed, pruneDeliveries }: ScheduledWork,
+) {
   const { db, metrics, log } = deps
   const concurrency = deps.config.REFRESH_CONCURRENCY
   const intervalSeconds = deps.config.REFRESH_INTERVAL_SECONDS
@@ -80,6 +85,12 @@ export function createRefreshScheduler(deps: SchedulerDeps, { refresher, sweepUn
       if (swept > 0) log.info({ swept }, 'unconfirmed grants revoked')
     } catch (err) {
       log.warn({ err }, 'revoking unconfirmed grants failed')
+    }
+    try {
+      const pruned = await pruneDeliveries()
+      if (pruned > 0) log.info({ pruned }, 'old webhook deliveries deleted')
+    } catch (err) {
+      log.warn({ err }, 'deleting old webhook deliveries failed')
     }
     const seen = new Map<string, number>()
     const running = new Set<Promise<void>>()
