@@ -228,7 +228,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description Too many failed authentications from this address */
+                /** @description Too many requests (rate_limited), or MAX_OPEN_FLOWS_PER_CALLER start links neither used nor expired (too_many_open_flows) */
                 429: {
                     headers: {
                         [name: string]: unknown;

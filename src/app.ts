@@ -7,6 +7,7 @@ import type { Config } from './config.js'
 import { Keyring } from './crypto/keyring.js'
 import type { Database } from './db/client.js'
 import { resolveTiming, type Deps, type Timing } from './deps.js'
+import { closeAfterEarlyAnswer, connectionTimeouts } from './http/connection-limits.js'
 import { answerFrameworkError, formatValidationErrors, installErrorHandler } from './http/error-handler.js'
 import { guardInputs } from './http/input-guards.js'
 import { ProbeQuietLogController } from './http/request-logging.js'
@@ -14,6 +15,7 @@ import auth from './http/plugins/auth.js'
 import background from './http/plugins/background.js'
 import gracefulClose from './http/plugins/graceful-close.js'
 import rateLimits from './http/plugins/rate-limit.js'
+import securityHeaders from './http/plugins/security-headers.js'
 import swagger from './http/plugins/swagger.js'
 import auditRoutes from './http/routes/admin/audit.js'
 import adminClientRoutes from './http/routes/admin/clients.js'
@@ -89,6 +91,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID()
     },
     bodyLimit: 64 * 1024,
+    ...connectionTimeouts(config.REQUEST_TIMEOUT_SECONDS, timing),
     // path parameters are bounded by their route schemas (a userId takes 256 characters), not by the router's 100
     routerOptions: { maxParamLength: 1024 },
     frameworkErrors: answerFrameworkError,
@@ -105,6 +108,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   })
   installErrorHandler(app)
   guardInputs(app)
+  closeAfterEarlyAnswer(app)
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
@@ -134,6 +138,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     refresher: services.refresher,
     sweepUnconfirmed: services.confirmations.sweep,
     warnExpiring: services.expiryWarnings.warnExpiring,
+    pruneDeliveries: services.webhookDeliveries.prune,
   })
   const webhookSender = createWebhookSender(deps, options.webhooks)
   app.decorate('deps', deps)
@@ -142,6 +147,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.decorate('webhookSender', webhookSender)
 
   await app.register(gracefulClose)
+  await app.register(securityHeaders, { https: config.PUBLIC_URL.protocol === 'https:' })
   await app.register(swagger, { persistAuthorization: config.DOCS_PERSIST_AUTHORIZATION })
   await app.register(cookie, { secret: config.COOKIE_SECRET })
   await app.register(rateLimits)

@@ -154,6 +154,11 @@ const schema = {
     requiredInProduction: true,
     generated: true,
   },
+  REQUEST_TIMEOUT_SECONDS: {
+    parse: int(1, 3600),
+    default: '30',
+    doc: 'a request (headers and body) must arrive within this; a slower client is disconnected',
+  },
   PROVIDERS_FILE: {
     parse: path,
     default: undefined,
@@ -177,6 +182,16 @@ const schema = {
     parse: int(0, 31536000),
     default: '604800',
     doc: 'connection.expiring is sent this long before a refresh token expires (0: never)',
+  },
+  MAX_OPEN_FLOWS_PER_CALLER: {
+    parse: int(1, 1_000_000),
+    default: '1000',
+    doc: 'start links a caller may have neither used nor expired; beyond it POST /authorizations answers 429',
+  },
+  DELIVERY_RETENTION_DAYS: {
+    parse: int(1, 3650),
+    default: '14',
+    doc: 'delivered and failed webhook deliveries are deleted this many days after they were created',
   },
   DB_OUTAGE_GRACE_SECONDS: {
     parse: int(0, 3600),

@@ -36,6 +36,10 @@ export interface Timing {
   tokenCacheTtlMs: number
   /** How long a looked-up API key is trusted before it is read again: bounds how late a revocation takes effect. */
   apiKeyCacheTtlMs: number
+  /** How old the database-derived gauges of /metrics may be: however often it is scraped, one query per period. */
+  metricsMaxAgeMs: number
+  /** How old the database check of /readyz may be. */
+  readinessMaxAgeMs: number
 }
 
 export const DEFAULT_PROVIDER_TIMEOUT_SECONDS = 10
@@ -48,5 +52,7 @@ export function resolveTiming(given: Partial<Timing> = {}): Timing {
     waitMs: given.waitMs ?? (providerTimeoutSeconds + 5) * 1000,
     tokenCacheTtlMs: given.tokenCacheTtlMs ?? 3_000,
     apiKeyCacheTtlMs: given.apiKeyCacheTtlMs ?? 2_000,
+    metricsMaxAgeMs: given.metricsMaxAgeMs ?? 5_000,
+    readinessMaxAgeMs: given.readinessMaxAgeMs ?? 1_000,
   }
 }

@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'unsupported_media_type'
   | 'rate_limited'
   | 'provider_refused'
+  | 'too_many_open_flows'
   | 'provider_unavailable'
   | 'service_unavailable'
   | 'internal_error'
@@ -39,6 +40,7 @@ const statusOf: Record<ErrorCode, number> = {
   unsupported_media_type: 415,
   rate_limited: 429,
   provider_refused: 502,
+  too_many_open_flows: 429,
   provider_unavailable: 503,
   service_unavailable: 503,
   internal_error: 500,

@@ -28,6 +28,11 @@ export function installErrorHandler(app: FastifyInstance): void {
       if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds))
       return reply.code(err.statusCode).send({ ...err.details, error: err.code, message: err.message })
     }
+    if (request.raw.readableAborted) {
+      // the client went away in the middle of its request: nobody reads this answer, and nothing else failed
+      request.log.info({ errorCode: err.code }, 'client closed the connection before its request was complete')
+      return reply.code(400).send({ error: 'invalid_request', message: 'request aborted' })
+    }
     const code = (err.validation ? 'invalid_request' : fastifyCodes[err.code]) ?? undefined
     const status = err.statusCode ?? 500
     if (code) {
@@ -35,8 +40,9 @@ export function installErrorHandler(app: FastifyInstance): void {
       return reply.code(fallback[status] ?? 400).send({ error: code, message: err.message })
     }
     if (status === 429) return reply.code(429).send({ error: 'rate_limited', message: 'too many requests' })
-    // a database restart or failover: the caller may retry in a moment, and nothing is wrong with the request
-    if (isDatabaseUnavailable(err)) {
+    // a database restart or failover: the caller may retry in a moment, and nothing is wrong with the request. Errors
+    // Fastify gave a status to come from the request itself (its socket, its body), never from the database.
+    if (err.statusCode === undefined && isDatabaseUnavailable(err)) {
       request.log.warn({ errorCode: (err as { code?: unknown }).code }, 'database unavailable')
       return reply
         .code(503)

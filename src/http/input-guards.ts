@@ -5,7 +5,9 @@ import { invalidRequest } from '../errors.js'
  * Refuses, for every route and after validation, two kinds of input the schemas let through:
  * - a non-finite number in the query or path: Ajv (8.20) coerces `1e309` to Infinity and then skips `minimum` and
  *   `maximum`, which it checks only for finite numbers, so `?limit=1e309` would reach the services as Infinity;
- * - a NUL character in any string: Postgres text cannot hold one, and the query would fail as a 500.
+ * - a NUL character in any string: Postgres text cannot hold one, and the query would fail as a 500;
+ * - text that is not well-formed Unicode (a lone surrogate, which JSON's \ud800 escapes can carry): Postgres stores
+ *   each one as U+FFFD, so two different ids would name the same row.
  */
 export function guardInputs(app: FastifyInstance): void {
   app.addHook('preHandler', async (request) => {
@@ -23,16 +25,24 @@ export function guardInputs(app: FastifyInstance): void {
       ['querystring', request.query],
       ['body', request.body],
     ] as const) {
-      if (holdsNul(value, 0)) throw invalidRequest(`${part} must not contain NUL characters`)
+      if (holdsText(value, NUL, 0)) throw invalidRequest(`${part} must not contain NUL characters`)
+      if (holdsText(value, LONE_SURROGATE, 0)) {
+        throw invalidRequest(`${part} must be well-formed Unicode (no lone surrogates)`)
+      }
     }
   })
 }
 
-function holdsNul(value: unknown, depth: number): boolean {
-  if (typeof value === 'string') return value.includes('\u0000')
+const NUL = (text: string) => text.includes('\u0000')
+// with the u flag a paired surrogate is one code point outside the Cs category: only a lone one matches
+const LONE_SURROGATE = (text: string) => /\p{Cs}/u.test(text)
+
+/** Whether any string in `value`, or any key of its objects, is `bad`. */
+function holdsText(value: unknown, bad: (text: string) => boolean, depth: number): boolean {
+  if (typeof value === 'string') return bad(value)
   if (depth > 32 || value === null || typeof value !== 'object') return false
   for (const [key, child] of Object.entries(value)) {
-    if (key.includes('\u0000') || holdsNul(child, depth + 1)) return true
+    if (bad(key) || holdsText(child, bad, depth + 1)) return true
   }
   return false
 }

@@ -32,11 +32,13 @@ export interface ScheduledWork {
   sweepUnconfirmed: () => Promise<number>
   /** Sends connection.expiring for refresh tokens about to expire, once each. */
   warnExpiring?: () => Promise<number>
+  /** Deletes a batch of webhook deliveries past their retention; returns how many. */
+  pruneDeliveries: () => Promise<number>
 }
 
 export function createRefreshScheduler(
   deps: SchedulerDeps,
-  { refresher, sweepUnconfirmed, warnExpiring }: ScheduledWork,
+  { refresher, sweepUnconfirmed, warnExpiring, pruneDeliveries }: ScheduledWork,
 ) {
   const { db, metrics, log } = deps
   const concurrency = deps.config.REFRESH_CONCURRENCY
@@ -91,6 +93,12 @@ export function createRefreshScheduler(
       if (warned > 0) log.info({ warned }, 'refresh tokens about to expire: connection.expiring sent')
     } catch (err) {
       log.warn({ err }, 'sending expiry warnings failed')
+    }
+    try {
+      const pruned = await pruneDeliveries()
+      if (pruned > 0) log.info({ pruned }, 'old webhook deliveries deleted')
+    } catch (err) {
+      log.warn({ err }, 'deleting old webhook deliveries failed')
     }
     const seen = new Map<string, number>()
     const running = new Set<Promise<void>>()

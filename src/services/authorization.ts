@@ -20,6 +20,8 @@ import { assertScopesAllowed } from './scopes.js'
 const PURGE_AFTER_MS = 24 * 60 * 60 * 1000
 // how long a start link's view of its provider may lag a change made by another instance (this one's are seen at once)
 const PROVIDER_TTL_MS = 5_000
+// how long a caller's count of open flows is reused, counting on top of it the links this instance issued since
+const OPEN_FLOWS_TTL_MS = 2_000
 const AUTHORIZATION_ID = /^[A-Za-z0-9_-]{22}$/
 
 /** How a flow can end besides `connected`; these are the `error` values sent to returnTo. */
@@ -54,6 +56,37 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
   const providers = new Map<string, { provider: Promise<Provider | null>; at: number }>()
   deps.providers.onInvalidate((id) => providers.delete(id))
   let lastPurge = 0
+  const openFlows = new Map<string, { counted: Promise<number>; at: number; issued: number }>()
+
+  /**
+   * Refuses a caller's start link when it already has MAX_OPEN_FLOWS_PER_CALLER links neither finished nor expired: a
+   * caller in a loop, or one whose key leaked, cannot fill the table. The count is read at most every 2 s per caller
+   * (concurrent requests share the read) plus what this instance issued since, so the batched insert stays one
+   * statement; other instances' links show up at the next read.
+   */
+  async function reserveOpenFlow(clientId: string, now: Date): Promise<void> {
+    const limit = deps.config.MAX_OPEN_FLOWS_PER_CALLER
+    let entry = openFlows.get(clientId)
+    if (!entry || now.getTime() - entry.at >= OPEN_FLOWS_TTL_MS || now.getTime() < entry.at) {
+      const counted = prisma.authorizationRequest.count({
+        where: { clientId, status: { in: ['created', 'started'] }, expiresAt: { gt: now } },
+      })
+      const fresh = { counted, at: now.getTime(), issued: 0 }
+      openFlows.set(clientId, fresh)
+      counted.catch(() => openFlows.get(clientId) === fresh && openFlows.delete(clientId))
+      entry = fresh
+      if (openFlows.size > 10_000) openFlows.delete(openFlows.keys().next().value as string)
+    }
+    const open = (await entry.counted) + entry.issued
+    if (open >= limit) {
+      throw new BrokerError(
+        'too_many_open_flows',
+        `this caller has ${limit} start links neither used nor expired; they expire ${FLOW_TTL_SECONDS / 60} minutes after issue`,
+        { retryAfterSeconds: OPEN_FLOWS_TTL_MS / 1000 },
+      )
+    }
+    entry.issued += 1
+  }
 
   // concurrent start links for one provider share one read of it
   function providerFor(id: string, now: number): Promise<Provider | null> {
@@ -98,6 +131,7 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
     if (!provider) throw notFound('provider')
     if (body.scopes) assertScopesAllowed(body.scopes, provider.allowedScopes)
 
+    await reserveOpenFlow(caller.id, now)
     const id = randomBytes(16).toString('base64url')
     const expiresAt = new Date(now.getTime() + FLOW_TTL_SECONDS * 1000)
     await requests

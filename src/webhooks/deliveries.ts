@@ -36,8 +36,36 @@ function view(row: DeliveryRow): DeliveryView {
   }
 }
 
-export function createWebhookDeliveries({ db, now }: { db: Database; now: () => Date }) {
+/** Delivered and failed deliveries are deleted this many at a time, so one pass never holds the table long. */
+export const PRUNE_BATCH = 1_000
+
+export function createWebhookDeliveries({
+  db,
+  now,
+  config,
+}: {
+  db: Database
+  now: () => Date
+  config: { DELIVERY_RETENTION_DAYS: number }
+}) {
   return {
+    /**
+     * Deletes delivered and failed deliveries older than DELIVERY_RETENTION_DAYS, at most PRUNE_BATCH of them; returns
+     * how many. Pending ones are kept whatever their age: they are still being tried.
+     */
+    async prune(): Promise<number> {
+      const before = new Date(now().getTime() - config.DELIVERY_RETENTION_DAYS * 86_400_000)
+      const old = await db.prisma.webhookDelivery.findMany({
+        where: { status: { in: ['delivered', 'failed'] }, createdAt: { lt: before } },
+        select: { id: true },
+        orderBy: { createdAt: 'asc' },
+        take: PRUNE_BATCH,
+      })
+      if (old.length === 0) return 0
+      const { count } = await db.prisma.webhookDelivery.deleteMany({ where: { id: { in: old.map((row) => row.id) } } })
+      return count
+    },
+
     /** Deliveries not yet delivered nor given up, and how long the oldest has waited: the backlog alert's input. */
     async backlog(): Promise<{ pending: number; oldestAgeSeconds: number }> {
       const found = await db.prisma.webhookDelivery.aggregate({

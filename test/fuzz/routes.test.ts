@@ -1,5 +1,5 @@
 // Hostile input on every operation of openapi.yaml, generated with fast-check: random and schema-shaped path
-// parameters, query strings, bodies and headers, with and without valid admin or caller credentials. Whatever comes
+// parameters, query strings (tampered list cursors among them), bodies and headers, with and without valid admin or caller credentials. Whatever comes
 // in, the broker answers with a documented status, never a 500, with `{ error, message }` for JSON errors, never
 // echoes a secret it holds, and keeps serving.
 import fc from 'fast-check'
@@ -8,6 +8,7 @@ import { seedConnection } from '../support/fixtures.js'
 import { ADMIN_TOKEN, build } from '../helper.js'
 import {
   bodyValue,
+  cursorValue,
   headerValue,
   hostileJson,
   hostileString,
@@ -159,6 +160,9 @@ function requestFor(op: Operation, seeds: Seeds) {
       )
       .chain((name) => {
         const schema = op.queryParams.find((p) => p.name === name)?.schema ?? {}
+        if (name === 'cursor') {
+          return fc.oneof(cursorValue, parameterValue(schema, [])).map((value) => [name, value] as const)
+        }
         return parameterValue(schema, name === 'provider' ? ['idp'] : name === 'userId' ? ['alice'] : []).map(
           (value) => [name, value] as const,
         )
@@ -183,6 +187,8 @@ function requestFor(op: Operation, seeds: Seeds) {
     pathValues,
     rawPath: fc.boolean(),
     query,
+    // every list gets a tampered cursor in about half of its requests: it must be refused before any query
+    cursor: queryNames.includes('cursor') ? fc.option(cursorValue) : fc.constant(null),
     // mostly the credential the operation wants, so that requests get past authentication
     credential: fc.oneof(
       { weight: 6, arbitrary: fc.constant<Credential>(op.security.includes('caller') ? 'caller' : 'admin') },
@@ -209,7 +215,9 @@ function toInjection(op: Operation, seeds: Seeds, generated: Generated) {
       : encodeURIComponent(value)
     path = path.replace(`{${param.name}}`, segment || '%20')
   })
-  const pairs = generated.query.map(([name, value]): [string, string] => [wellFormed(name), wellFormed(value)])
+  const given =
+    generated.cursor === null ? generated.query : [...generated.query, ['cursor', generated.cursor] as const]
+  const pairs = given.map(([name, value]): [string, string] => [wellFormed(name), wellFormed(value)])
   const search = new URLSearchParams(pairs).toString()
   const headers: Record<string, string> = { ...generated.extraHeaders }
   const authorization = authorizationHeader(generated.credential, seeds)

@@ -24,7 +24,7 @@ t.test('/metrics speaks Prometheus text and needs no credentials', async (t) => 
 })
 
 t.test('the connections gauge counts stored connections by status at each scrape', async (t) => {
-  const { app, db } = await build(t)
+  const { app, db } = await build(t, { timing: { metricsMaxAgeMs: 0 } })
   await createProvider(app)
   const seeded = []
   for (const [userId, status] of [
@@ -70,7 +70,7 @@ t.test('counters move with what the service records', async (t) => {
 })
 
 t.test('after a flow, a token request and refreshes, the counters moved', async (t) => {
-  const env = await startFlowEnv(t, { app: { background: false } })
+  const env = await startFlowEnv(t, { app: { background: false, timing: { metricsMaxAgeMs: 0 } } })
   const before = await scrape(env.app)
   const moved = (after: Scrape, series: string) => after.value(series) - before.value(series)
 

@@ -254,3 +254,35 @@ function toHeaderSafe(value: string): string {
 export function wellFormed(value: string): string {
   return value.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
 }
+
+const cursorPart: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(
+    '99999999999999999999',
+    '9223372036854775808',
+    '-1',
+    '1e3',
+    '2026-13-45T10:00:00.000Z',
+    '+275760-09-13T00:00:00.000Z',
+    '-271821-04-20T00:00:00.000Z',
+    '0000-01-01T00:00:00.000Z',
+    '2026-01-01T10:00:00.000Z',
+    '00000000-0000-4000-8000-000000000000',
+    '00000000-0000-4000-8000-00000000000g',
+    'a\u0000b',
+    '\ud800',
+    'x'.repeat(5000),
+  ),
+  fc.date({ noInvalidDate: true }).map((date) => date.toISOString()),
+  fc.uuid(),
+  fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String),
+  hostileString,
+  fc.jsonValue(),
+)
+
+/** A `cursor` as a client that decoded and re-encoded one would send: base64url JSON of a tampered sort key. */
+export const cursorValue: fc.Arbitrary<string> = fc
+  .oneof(
+    { weight: 4, arbitrary: fc.array(cursorPart, { minLength: 1, maxLength: 3 }) },
+    { weight: 1, arbitrary: hostileJson },
+  )
+  .map((key) => Buffer.from(JSON.stringify(key) ?? '', 'utf8').toString('base64url'))

@@ -9,6 +9,7 @@ import {
   RotateKeyBody,
 } from '../../../schemas/client.js'
 import { PageOf, pageQuery, Type } from '../../../schemas/common.js'
+import { noStore } from '../../plugins/security-headers.js'
 import {
   adminErrors,
   adminSecurity,
@@ -52,6 +53,7 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/clients',
     {
+      onRequest: noStore,
       schema: {
         tags: ['admin'],
         summary: 'Add an internal caller and issue its API key',
@@ -97,6 +99,7 @@ const clientRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/clients/:id/rotate-key',
     {
+      onRequest: noStore,
       schema: {
         tags: ['admin'],
         summary: 'Issue a new API key for a caller; the previous one works for a grace period',

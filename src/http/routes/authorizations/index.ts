@@ -5,6 +5,7 @@ import {
   ConfirmedConnection,
   CreatedAuthorization,
 } from '../../../schemas/authorization.js'
+import { noStore } from '../../plugins/security-headers.js'
 import { callerErrors, callerSecurity, errorResponse, providerForbidden } from '../../schemas.js'
 
 const authorizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -13,7 +14,7 @@ const authorizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/authorizations',
     {
-      onRequest: app.requireCaller,
+      onRequest: [app.requireCaller, noStore],
       schema: {
         tags: ['tokens'],
         summary: "Start connecting a user's account at a provider",
@@ -34,6 +35,14 @@ const authorizationRoutes: FastifyPluginAsyncTypebox = async (app) => {
           ...callerErrors,
           403: providerForbidden,
           404: errorResponse('No such provider', { error: 'not_found', message: 'provider not found' }),
+          429: errorResponse(
+            'Too many requests (rate_limited), or MAX_OPEN_FLOWS_PER_CALLER start links neither used nor expired ' +
+              '(too_many_open_flows)',
+            {
+              error: 'too_many_open_flows',
+              message: 'this caller has 1000 start links neither used nor expired; they expire 10 minutes after issue',
+            },
+          ),
         },
       },
     },

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify'
 import { checkReadiness } from '../../../db/readiness.js'
+import { sharedFor } from '../../shared-result.js'
 
 const status = {
   type: 'object',
@@ -8,7 +9,9 @@ const status = {
 } as const
 
 const healthRoutes: FastifyPluginAsync = async (app) => {
-  const { db } = app.deps
+  const { db, timing } = app.deps
+  // probes come from anywhere without credentials: one query per period at most, whatever their number
+  const readiness = sharedFor(timing.readinessMaxAgeMs, () => checkReadiness(db))
   app.get(
     '/healthz',
     {
@@ -41,7 +44,7 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
       config: { rateLimit: false },
     },
     async (_request, reply) => {
-      const { ready, reason } = await checkReadiness(db)
+      const { ready, reason } = await readiness()
       if (ready) return { status: 'ready' }
       return reply.code(503).send({ error: 'service_unavailable', message: reason ?? 'not ready' })
     },

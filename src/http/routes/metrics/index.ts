@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify'
+import { sharedFor } from '../../shared-result.js'
 
 const KNOWN_STATUSES = ['active', 'reauthorization_required']
 
@@ -16,8 +17,12 @@ token_broker_connections{status="reauthorization_required"} 4
  * fixed labels only (outcomes, statuses, triggers), never a user, a provider's secret or a token.
  */
 const metricsRoutes: FastifyPluginAsync = async (app) => {
-  const { metrics } = app.deps
+  const { metrics, timing } = app.deps
   const { connections, webhookDeliveries } = app.services
+  // a GROUP BY over connections and a scan of pending deliveries: at most once per period however often it is scraped
+  const databaseGauges = sharedFor(timing.metricsMaxAgeMs, () =>
+    Promise.all([connections.countByStatus(), webhookDeliveries.backlog()]),
+  )
 
   app.get(
     '/metrics',
@@ -34,7 +39,7 @@ const metricsRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (_request, reply) => {
-      const [counts, backlog] = await Promise.all([connections.countByStatus(), webhookDeliveries.backlog()])
+      const [counts, backlog] = await databaseGauges()
       metrics.webhookBacklog.set(backlog.pending)
       metrics.webhookOldestPending.set(backlog.oldestAgeSeconds)
       metrics.connections.reset()

@@ -9,6 +9,7 @@ import {
   EndpointView,
   EndpointWithSecret,
 } from '../../../schemas/webhook.js'
+import { noStore } from '../../plugins/security-headers.js'
 import { adminErrors, adminSecurity, invalidRequestResponse, noContent, notFoundResponse } from '../../schemas.js'
 
 const clientParams = Type.Object({ id: Uuid({ description: 'Client id' }) })
@@ -44,6 +45,7 @@ const adminWebhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/clients/:id/webhook',
     {
+      onRequest: noStore,
       schema: {
         tags,
         summary: "Register or change a caller's webhook endpoint; the signing secret is returned once, on creation",
@@ -68,6 +70,7 @@ const adminWebhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/clients/:id/webhook/rotate-secret',
     {
+      onRequest: noStore,
       schema: {
         tags,
         summary: "Replace a caller's signing secret; the new one is returned once",

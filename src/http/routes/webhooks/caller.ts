@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { notFound } from '../../../errors.js'
 import { EndpointBody, EndpointView, EndpointWithSecret } from '../../../schemas/webhook.js'
+import { noStore } from '../../plugins/security-headers.js'
 import { callerErrors, callerSecurity, invalidRequestResponse, noContent, notFoundResponse } from '../../schemas.js'
 
 const noWebhook = notFoundResponse('webhook')
@@ -32,6 +33,7 @@ const callerWebhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/webhook',
     {
+      onRequest: noStore,
       schema: {
         tags,
         summary: 'Register or change the webhook endpoint; the signing secret is returned once, on creation',
@@ -59,6 +61,7 @@ const callerWebhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/webhook/rotate-secret',
     {
+      onRequest: noStore,
       schema: {
         tags,
         summary: 'Replace the signing secret; the new one is returned once and signs every attempt from now on',
