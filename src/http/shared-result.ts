@@ -3,7 +3,7 @@
  * it. For what anyone may ask for without credentials (/metrics, /readyz): a flood of them costs the database one query
  * per period, not one per request. A failure is not kept, so the next call tries again.
  */
-export function sharedFor<T>(maxAgeMs: number, compute: () => Promise<T>, now = () => performance.now()) {
+export function sharedFor<T>(maxAgeMs: number, compute: () => Promise<T>, now: () => number) {
   let last: { at: number; value: Promise<T> } | undefined
   return (): Promise<T> => {
     if (last && now() - last.at < maxAgeMs) return last.value

@@ -9,9 +9,13 @@ const status = {
 } as const
 
 const healthRoutes: FastifyPluginAsync = async (app) => {
-  const { db, timing } = app.deps
+  const { db, timing, now } = app.deps
   // probes come from anywhere without credentials: one query per period at most, whatever their number
-  const readiness = sharedFor(timing.readinessMaxAgeMs, () => checkReadiness(db))
+  const readiness = sharedFor(
+    timing.readinessMaxAgeMs,
+    () => checkReadiness(db),
+    () => now().getTime(),
+  )
   app.get(
     '/healthz',
     {

@@ -20,8 +20,10 @@ const metricsRoutes: FastifyPluginAsync = async (app) => {
   const { metrics, timing } = app.deps
   const { connections, webhookDeliveries } = app.services
   // a GROUP BY over connections and a scan of pending deliveries: at most once per period however often it is scraped
-  const databaseGauges = sharedFor(timing.metricsMaxAgeMs, () =>
-    Promise.all([connections.countByStatus(), webhookDeliveries.backlog()]),
+  const databaseGauges = sharedFor(
+    timing.metricsMaxAgeMs,
+    () => Promise.all([connections.countByStatus(), webhookDeliveries.backlog()]),
+    () => app.deps.now().getTime(),
   )
 
   app.get(
