@@ -29,6 +29,7 @@ const config: Config = {
   REFRESH_WINDOW_SECONDS: 300,
   REFRESH_CONCURRENCY: 8,
   DB_OUTAGE_GRACE_SECONDS: 300,
+  WEBHOOK_ALLOWED_HOSTS: { names: [], ranges: [] },
   LOG_LEVEL: 'silent',
   LOG_FORMAT: 'json',
   ALLOW_HTTP_PUBLIC_URL: false,

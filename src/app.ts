@@ -37,6 +37,7 @@ import { loadCatalogue, type TemplateCatalogue } from './providers/templates/cat
 import { createRefreshScheduler, type RefreshScheduler } from './scheduler/refresh-scheduler.js'
 import { createServices, type Services } from './services/index.js'
 import { createWebhookSender, type WebhookSender, type WebhookSenderOptions } from './webhooks/sender.js'
+import { createWebhookTargets, type ResolveHost } from './webhooks/targets.js'
 
 export interface AppOptions {
   config: Config
@@ -52,6 +53,8 @@ export interface AppOptions {
   background?: boolean
   /** Provider timeout, leases, waits and caches; tests shorten them. */
   timing?: Partial<Timing>
+  /** How webhook hosts are resolved for the address rule (default: the system resolver); tests map names. */
+  resolveHost?: ResolveHost
   /** Webhook sender tuning (timeout, poll interval, concurrency); tests shorten it. */
   webhooks?: Partial<WebhookSenderOptions>
   /** The provider templates; default: the built-in ones and those of TEMPLATES_FILE. */
@@ -109,6 +112,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const keyring = new Keyring(config.ENCRYPTION_KEYS)
   const templates = options.templates ?? loadCatalogue(config.TEMPLATES_FILE).catalogue
+  const webhookTargets = createWebhookTargets({
+    production: config.NODE_ENV === 'production',
+    allowed: config.WEBHOOK_ALLOWED_HOSTS,
+    ...(options.resolveHost ? { resolve: options.resolveHost } : {}),
+  })
+  app.addHook('onClose', () => webhookTargets.close())
   const deps: Deps = {
     config,
     db: options.database,
@@ -122,6 +131,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     }),
     templates,
+    webhookTargets,
     now: options.now ?? (() => new Date()),
     instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     log: logger,

@@ -4,6 +4,7 @@ import { signingSecretContext } from './endpoints.js'
 import type { EventPayload } from './outbox.js'
 import { nextAttemptAt } from './schedule.js'
 import { signWebhook } from './signature.js'
+import { TargetRefused } from './targets.js'
 
 export interface WebhookSenderOptions {
   /** Deliveries in flight per instance. */
@@ -12,19 +13,19 @@ export interface WebhookSenderOptions {
   timeoutMs: number
   /** Pause between polls when nothing is due. */
   pollIntervalMs: number
+  /** Default: the address rule's fetch (deliveries connect only to addresses it allows). */
   fetch: typeof globalThis.fetch
   random: () => number
 }
 
-export const defaultSenderOptions: WebhookSenderOptions = {
+export const defaultSenderOptions: Omit<WebhookSenderOptions, 'fetch'> = {
   concurrency: 8,
   timeoutMs: 10_000,
   pollIntervalMs: 1_000,
-  fetch: (...args) => globalThis.fetch(...args),
   random: Math.random,
 }
 
-type SenderDeps = Pick<Deps, 'db' | 'keyring' | 'metrics' | 'now' | 'instanceId' | 'log'>
+type SenderDeps = Pick<Deps, 'db' | 'keyring' | 'metrics' | 'now' | 'instanceId' | 'log' | 'webhookTargets'>
 
 interface ClaimedDelivery {
   id: string
@@ -51,7 +52,7 @@ export interface DeliveryPass {
  * then settled by an update that checks the lease is still ours.
  */
 export function createWebhookSender(deps: SenderDeps, overrides: Partial<WebhookSenderOptions> = {}) {
-  const options = { ...defaultSenderOptions, ...overrides }
+  const options: WebhookSenderOptions = { ...defaultSenderOptions, fetch: deps.webhookTargets.fetch, ...overrides }
   const leaseMs = options.timeoutMs + 30_000
   const { prisma } = deps.db
   const { instanceId } = deps
@@ -259,6 +260,8 @@ function serializeEvent({ id, type, createdAt, data }: EventPayload): string {
 
 // What went wrong, in words that never include the URL (it may carry a receiver's token in its query).
 function describeFailure(err: unknown, timeoutMs: number): string {
+  const cause = (err as { cause?: unknown })?.cause
+  if (cause instanceof TargetRefused) return `refused: ${cause.message}`
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
     return `no answer within ${timeoutMs} ms`
   }
