@@ -9,6 +9,8 @@ import { TargetRefused } from './targets.js'
 export interface WebhookSenderOptions {
   /** Deliveries in flight per instance. */
   concurrency: number
+  /** Deliveries in flight to one endpoint, over every instance: a slow receiver holds no more slots than this. */
+  perEndpoint: number
   /** How long a receiver may take to answer. */
   timeoutMs: number
   /** Pause between polls when nothing is due. */
@@ -20,6 +22,7 @@ export interface WebhookSenderOptions {
 
 export const defaultSenderOptions: Omit<WebhookSenderOptions, 'fetch'> = {
   concurrency: 8,
+  perEndpoint: 2,
   timeoutMs: 10_000,
   pollIntervalMs: 1_000,
   random: Math.random,
@@ -60,14 +63,26 @@ export function createWebhookSender(deps: SenderDeps, overrides: Partial<Webhook
   async function claim(limit: number): Promise<ClaimedDelivery[]> {
     const now = deps.now()
     const leaseUntil = new Date(now.getTime() + leaseMs)
+    // Per endpoint, the deliveries under a live lease (on any instance) and the due ones ranked oldest first fill its
+    // `perEndpoint` slots: one slow receiver's backlog cannot take the slots other endpoints' events need.
     return prisma.$queryRaw<ClaimedDelivery[]>(Prisma.sql`
-      WITH due AS (
-        SELECT id FROM webhook_deliveries
-        WHERE status = 'pending' AND next_attempt_at <= ${now}
-          AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})
-        ORDER BY next_attempt_at
+      WITH busy AS (
+        SELECT endpoint_id, count(*) AS sending FROM webhook_deliveries
+        WHERE status = 'pending' AND lease_expires_at > ${now}
+        GROUP BY endpoint_id
+      ), ranked AS (
+        SELECT d.id, d.next_attempt_at,
+               row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) + COALESCE(b.sending, 0) AS slot
+        FROM webhook_deliveries d LEFT JOIN busy b ON b.endpoint_id = d.endpoint_id
+        WHERE d.status = 'pending' AND d.next_attempt_at <= ${now}
+          AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ${now})
+      ), due AS (
+        SELECT d.id FROM webhook_deliveries d JOIN ranked r ON r.id = d.id
+        WHERE r.slot <= ${options.perEndpoint}
+          AND d.status = 'pending' AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ${now})
+        ORDER BY r.next_attempt_at
         LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED
+        FOR UPDATE OF d SKIP LOCKED
       ), claimed AS (
         UPDATE webhook_deliveries d SET lease_owner = ${instanceId}, lease_expires_at = ${leaseUntil}
         FROM due WHERE d.id = due.id
