@@ -34,7 +34,7 @@ import { createLogger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { ProviderRegistry } from './providers/registry.js'
 import { loadCatalogue, type TemplateCatalogue } from './providers/templates/catalogue.js'
-import { createRefreshScheduler, type RefreshScheduler } from './scheduler/refresh-scheduler.js'
+import { createRefreshScheduler, type RefreshScheduler, type SchedulerOptions } from './scheduler/refresh-scheduler.js'
 import { createServices, type Services } from './services/index.js'
 import { createWebhookSender, type WebhookSender, type WebhookSenderOptions } from './webhooks/sender.js'
 import { createWebhookTargets, type ResolveHost } from './webhooks/targets.js'
@@ -55,6 +55,8 @@ export interface AppOptions {
   timing?: Partial<Timing>
   /** How webhook hosts are resolved for the address rule (default: the system resolver); tests map names. */
   resolveHost?: ResolveHost
+  /** Refresh daemon tuning (the circuit breaker's threshold); tests lower it. */
+  scheduler?: SchedulerOptions
   /** Webhook sender tuning (timeout, poll interval, concurrency); tests shorten it. */
   webhooks?: Partial<WebhookSenderOptions>
   /** The provider templates; default: the built-in ones and those of TEMPLATES_FILE. */
@@ -138,10 +140,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     timing,
   }
   const services = createServices(deps)
-  const scheduler = createRefreshScheduler(deps, {
-    refresher: services.refresher,
-    sweepUnconfirmed: services.confirmations.sweep,
-  })
+  const scheduler = createRefreshScheduler(
+    deps,
+    { refresher: services.refresher, sweepUnconfirmed: services.confirmations.sweep },
+    options.scheduler,
+  )
   const webhookSender = createWebhookSender(deps, options.webhooks)
   app.decorate('deps', deps)
   app.decorate('services', services)
