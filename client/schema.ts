@@ -3752,7 +3752,7 @@ export interface paths {
         };
         /**
          * Register or change the webhook endpoint; the signing secret is returned once, on creation
-         * @description Connection events are POSTed to `url`, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature` headers). A caller receives the events of every connection to a provider it is allowed. Changing `url` or `events` keeps the secret and redirects pending deliveries.
+         * @description Connection events are POSTed to `url`, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature` headers). A caller receives the events of every connection to a provider it is allowed. Changing `url` or `events` keeps the secret and redirects pending deliveries. `url` must be https and its host must not be or resolve to an internal address (loopback, private, link-local, CGNAT, unspecified, multicast, IPv4-mapped), checked again at every delivery; WEBHOOK_ALLOWED_HOSTS lists exceptions.
          */
         put: {
             parameters: {

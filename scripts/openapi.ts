@@ -33,6 +33,7 @@ const config: Config = {
   MAX_OPEN_FLOWS_PER_CALLER: 1000,
   DELIVERY_RETENTION_DAYS: 14,
   DB_OUTAGE_GRACE_SECONDS: 300,
+  WEBHOOK_ALLOWED_HOSTS: { names: [], ranges: [] },
   LOG_LEVEL: 'silent',
   LOG_FORMAT: 'json',
   ALLOW_HTTP_PUBLIC_URL: false,

@@ -38,9 +38,10 @@ import { createLogger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { ProviderRegistry } from './providers/registry.js'
 import { loadCatalogue, type TemplateCatalogue } from './providers/templates/catalogue.js'
-import { createRefreshScheduler, type RefreshScheduler } from './scheduler/refresh-scheduler.js'
+import { createRefreshScheduler, type RefreshScheduler, type SchedulerOptions } from './scheduler/refresh-scheduler.js'
 import { createServices, type Services } from './services/index.js'
 import { createWebhookSender, type WebhookSender, type WebhookSenderOptions } from './webhooks/sender.js'
+import { createWebhookTargets, type ResolveHost } from './webhooks/targets.js'
 
 export interface AppOptions {
   config: Config
@@ -56,6 +57,10 @@ export interface AppOptions {
   background?: boolean
   /** Provider timeout, leases, waits and caches; tests shorten them. */
   timing?: Partial<Timing>
+  /** How webhook hosts are resolved for the address rule (default: the system resolver); tests map names. */
+  resolveHost?: ResolveHost
+  /** Refresh daemon tuning (the circuit breaker's threshold); tests lower it. */
+  scheduler?: SchedulerOptions
   /** Webhook sender tuning (timeout, poll interval, concurrency); tests shorten it. */
   webhooks?: Partial<WebhookSenderOptions>
   /** The provider templates; default: the built-in ones and those of TEMPLATES_FILE. */
@@ -115,6 +120,12 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
 
   const keyring = new Keyring(config.ENCRYPTION_KEYS)
   const templates = options.templates ?? loadCatalogue(config.TEMPLATES_FILE).catalogue
+  const webhookTargets = createWebhookTargets({
+    production: config.NODE_ENV === 'production',
+    allowed: config.WEBHOOK_ALLOWED_HOSTS,
+    ...(options.resolveHost ? { resolve: options.resolveHost } : {}),
+  })
+  app.addHook('onClose', () => webhookTargets.close())
   const deps: Deps = {
     config,
     db: options.database,
@@ -128,18 +139,23 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       ...(options.fetch ? { fetch: options.fetch } : {}),
     }),
     templates,
+    webhookTargets,
     now: options.now ?? (() => new Date()),
     instanceId: options.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
     log: logger,
     timing,
   }
   const services = createServices(deps)
-  const scheduler = createRefreshScheduler(deps, {
-    refresher: services.refresher,
-    sweepUnconfirmed: services.confirmations.sweep,
-    warnExpiring: services.expiryWarnings.warnExpiring,
-    pruneDeliveries: services.webhookDeliveries.prune,
-  })
+  const scheduler = createRefreshScheduler(
+    deps,
+    {
+      refresher: services.refresher,
+      sweepUnconfirmed: services.confirmations.sweep,
+      warnExpiring: services.expiryWarnings.warnExpiring,
+      pruneDeliveries: services.webhookDeliveries.prune,
+    },
+    options.scheduler,
+  )
   const webhookSender = createWebhookSender(deps, options.webhooks)
   app.decorate('deps', deps)
   app.decorate('services', services)

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join, resolve } from 'node:path'
 import { generateKey, parseKeyList, type KeyringKey } from './crypto/keyring.js'
 import { ConfigError } from './errors.js'
+import { parseAllowedHosts, type AllowedHosts } from './urls/addresses.js'
 import { isHttpsOrLoopback } from './urls/rules.js'
 
 type Env = Record<string, string | undefined>
@@ -77,6 +78,17 @@ const trustProxy = (name: string, raw: string): boolean | string[] => {
 const bool = (name: string, raw: string): boolean => {
   if (raw === 'true' || raw === 'false') return raw === 'true'
   throw new ConfigError(name, `must be true or false, got "${raw}"`)
+}
+
+const allowedHosts = (name: string, raw: string): AllowedHosts => {
+  try {
+    return parseAllowedHosts(raw)
+  } catch (err) {
+    throw new ConfigError(
+      name,
+      `must be a comma-separated list of host names, addresses and CIDRs: ${(err as Error).message}`,
+    )
+  }
 }
 
 const text = (_: string, raw: string) => raw
@@ -197,6 +209,12 @@ const schema = {
     parse: int(0, 3600),
     default: '300',
     doc: 'while the database is unreachable, tokens and API keys read in the minute before are served this long (0: off)',
+  },
+  WEBHOOK_ALLOWED_HOSTS: {
+    parse: allowedHosts,
+    default: '',
+    shown: 'none',
+    doc: 'host names, addresses or CIDRs webhooks may reach although internal (https is still required in production)',
   },
   LOG_LEVEL: { parse: oneOf(LOG_LEVELS), default: 'info', doc: 'pino level (health probes log at debug)' },
   LOG_FORMAT: {

@@ -7,6 +7,7 @@ import type { Database } from './db/client.js'
 import type { Metrics } from './metrics.js'
 import type { ProviderRegistry } from './providers/registry.js'
 import type { TemplateCatalogue } from './providers/templates/catalogue.js'
+import type { WebhookTargets } from './webhooks/targets.js'
 
 export interface Deps {
   config: Config
@@ -16,6 +17,8 @@ export interface Deps {
   providers: ProviderRegistry
   /** The provider templates: built in, and those of TEMPLATES_FILE. */
   templates: TemplateCatalogue
+  /** Where webhooks may go: the check at registration, and the fetch deliveries go through. */
+  webhookTargets: WebhookTargets
   /** The clock every service reads; tests move it. */
   now: () => Date
   /** Identifies this instance in leases. */

@@ -50,6 +50,12 @@ export function createMetrics(sources: MetricSources) {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    providerCircuitState: new Gauge({
+      name: 'token_broker_provider_circuit_state',
+      help: "A provider's refresh circuit: 0 closed, 1 half-open (one probe refresh in flight), 2 open",
+      labelNames: ['provider'] as const,
+      registers: [registry],
+    }),
     schedulerLag: new Gauge({
       name: 'token_broker_scheduler_lag_seconds',
       help: 'How late the oldest claimed connection was, at the last scheduler tick',

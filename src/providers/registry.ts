@@ -6,7 +6,7 @@ import { plainClientSecretBasic, privateKeyJwt } from './client-auth.js'
 import { dialectOf, withDialect, type Dialect } from './dialect.js'
 import { createProviderFetch } from './http.js'
 import type { TemplateCatalogue } from './templates/catalogue.js'
-import { isLoopback } from '../urls/rules.js'
+import { isHttpsOrLoopback, isLoopback } from '../urls/rules.js'
 
 export interface RegistryOptions {
   keyring: Keyring
@@ -177,6 +177,20 @@ export class ProviderRegistry {
       throw err
     }
     const { supportsPKCE: _helper, ...metadata } = config.serverMetadata()
+    // what a document names obeys the rule configured endpoints do: a loopback issuer does not make its endpoints so
+    const insecureEndpoint = DISCOVERED_ENDPOINTS.find((name) => {
+      const value = metadata[name]
+      return typeof value === 'string' && !(URL.canParse(value) && isHttpsOrLoopback(new URL(value)))
+    })
+    if (insecureEndpoint) {
+      this.#options.log.warn(
+        { provider: provider.id, url: discoveryUrl(issuer), endpoint: insecureEndpoint },
+        'discovery names an endpoint that is not https: refused',
+      )
+      throw Object.assign(new TypeError(`the discovered ${insecureEndpoint} is not https`), {
+        code: 'DISCOVERED_ENDPOINT_NOT_HTTPS',
+      })
+    }
     // a revocation endpoint the discovery document does not list may be configured beside the issuer
     if (!provider.revocationEndpoint || metadata.revocation_endpoint) return config
     const withRevocation = new client.Configuration(
@@ -190,6 +204,17 @@ export class ProviderRegistry {
     return withRevocation
   }
 }
+
+/** The endpoints of a discovery document the broker or the browser is sent to. */
+const DISCOVERED_ENDPOINTS = [
+  'authorization_endpoint',
+  'token_endpoint',
+  'revocation_endpoint',
+  'userinfo_endpoint',
+  'jwks_uri',
+  'introspection_endpoint',
+  'pushed_authorization_request_endpoint',
+] as const
 
 /** Where OpenID Connect Discovery 1.0 §4 looks for the issuer's document. */
 export function discoveryUrl(issuer: URL): string {

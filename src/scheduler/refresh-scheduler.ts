@@ -8,6 +8,7 @@ import {
 } from '../db/connections/index.js'
 import type { Deps } from '../deps.js'
 import type { RefreshResult, RefreshService } from '../services/refresh.js'
+import { CIRCUIT_STATE_VALUE, DEFAULT_CIRCUIT_THRESHOLD, ProviderCircuits } from './provider-circuits.js'
 
 export interface TickReport {
   claimed: number
@@ -36,12 +37,27 @@ export interface ScheduledWork {
   pruneDeliveries: () => Promise<number>
 }
 
+export interface SchedulerOptions {
+  /** Transient failures in a row after which a provider's circuit opens (default 5). */
+  circuitThreshold?: number
+}
+
 export function createRefreshScheduler(
   deps: SchedulerDeps,
   { refresher, sweepUnconfirmed, warnExpiring, pruneDeliveries }: ScheduledWork,
+  options: SchedulerOptions = {},
 ) {
   const { db, metrics, log } = deps
   const concurrency = deps.config.REFRESH_CONCURRENCY
+  // one provider's share of the slots while others have work due: a slow provider leaves the rest to the others
+  const share = Math.max(1, Math.ceil(concurrency / 2))
+  const circuits = new ProviderCircuits({
+    threshold: options.circuitThreshold ?? DEFAULT_CIRCUIT_THRESHOLD,
+    log,
+    onState: (provider, state) => metrics.providerCircuitState.set({ provider }, CIRCUIT_STATE_VALUE[state]),
+  })
+  // refreshes in flight per provider, over the ticks (a tick finishes what it started, so none overlap)
+  const runningByProvider = new Map<string, number>()
   const intervalSeconds = deps.config.REFRESH_INTERVAL_SECONDS
   const leasePolicy = { instanceId: deps.instanceId, now: deps.now, leaseSeconds: deps.timing.leaseSeconds }
   // Claims wait until a quarter of the slots are free: a claim is a round trip, and one per refresh cost about a
@@ -54,14 +70,44 @@ export function createRefreshScheduler(
    * `seen` holds the connections claimed in this tick, each with the time from which it may be due again: only those
    * that could be due now are sent as `exclude`, so the statement stays small however many this tick refreshes.
    */
+  /**
+   * Claims up to `limit` due connections, at most `perProvider` per provider counting those in flight (one for a
+   * provider whose circuit is open). `capped`: some provider's limit held rows back, so more may be due.
+   */
   async function claim(
     limit: number,
     seen: Map<string, number>,
-  ): Promise<{ owner: string; rows: ConnectionWithProvider[] }> {
+    perProvider: number,
+    probed: ReadonlySet<string>,
+  ): Promise<{ owner: string; rows: ConnectionWithProvider[]; capped: boolean }> {
     const terms = leaseTerms(leasePolicy, newLeaseOwner(deps.instanceId))
     const exclude = [...seen].filter(([, dueFrom]) => dueFrom <= terms.now.getTime()).map(([id]) => id)
-    const rows = await claimDueConnections(db, { ...terms, limit, exclude })
-    return { owner: terms.owner, rows }
+    const providerLimits = new Map<string, number>()
+    for (const provider of new Set([...runningByProvider.keys(), ...circuits.open()])) {
+      // an open circuit: one probe per tick
+      const limitOf = circuits.isOpen(provider) ? (probed.has(provider) ? 0 : 1) : perProvider
+      providerLimits.set(provider, Math.max(0, limitOf - (runningByProvider.get(provider) ?? 0)))
+    }
+    const rows = await claimDueConnections(db, { ...terms, limit, exclude, perProvider, providerLimits })
+    const claimedBy = new Map<string, number>()
+    for (const row of rows) claimedBy.set(row.providerId, (claimedBy.get(row.providerId) ?? 0) + 1)
+    const capped =
+      [...providerLimits.values()].some((remaining) => remaining === 0) ||
+      [...claimedBy].some(([provider, count]) => count >= (providerLimits.get(provider) ?? perProvider))
+    return { owner: terms.owner, rows, capped }
+  }
+
+  function track(providerId: string, delta: number): void {
+    const running = (runningByProvider.get(providerId) ?? 0) + delta
+    if (running > 0) runningByProvider.set(providerId, running)
+    else runningByProvider.delete(providerId)
+  }
+
+  function recordOutcome(providerId: string, result: RefreshResult | undefined): void {
+    if (result?.kind === 'failed') circuits.failed(providerId)
+    else if (result?.kind === 'refreshed' || result?.kind === 'reauthorization_required') {
+      circuits.succeeded(providerId)
+    }
   }
 
   async function refreshClaimed(row: ConnectionWithProvider, owner: string): Promise<RefreshResult | undefined> {
@@ -101,6 +147,8 @@ export function createRefreshScheduler(
       log.warn({ err }, 'deleting old webhook deliveries failed')
     }
     const seen = new Map<string, number>()
+    // providers whose open circuit was probed in this tick
+    const probed = new Set<string>()
     const running = new Set<Promise<void>>()
     let exhausted = false
     let lag = 0
@@ -108,20 +156,32 @@ export function createRefreshScheduler(
       while (!signal?.aborted) {
         const free = concurrency - running.size
         if (!exhausted && free > 0 && (free >= claimBatch || running.size === 0)) {
-          const { owner, rows } = await claim(free, seen)
-          if (rows.length < free) exhausted = true
+          let batch = await claim(free, seen, share, probed)
+          // nothing else is due: the providers held to their share may use the free slots
+          if (batch.rows.length === 0 && batch.capped) batch = await claim(free, seen, concurrency, probed)
+          const { owner, rows, capped } = batch
+          if (rows.length < free && !capped) exhausted = true
           for (const row of rows) {
             seen.set(row.id, -Infinity)
             report.claimed += 1
             // a claimed row is due: it has a nextRefreshAt
             lag = Math.max(lag, (deps.now().getTime() - (row.nextRefreshAt as Date).getTime()) / 1000)
+            track(row.providerId, 1)
+            if (circuits.isOpen(row.providerId)) probed.add(row.providerId)
+            circuits.started(row.providerId)
             const job = refreshClaimed(row, owner).then((result) => {
               seen.set(row.id, dueAgainFrom(result))
+              recordOutcome(row.providerId, result)
               count(report, result)
             })
-            const tracked: Promise<void> = job.finally(() => running.delete(tracked))
+            const tracked: Promise<void> = job.finally(() => {
+              track(row.providerId, -1)
+              running.delete(tracked)
+            })
             running.add(tracked)
           }
+          // a provider's limit held rows back: other providers' rows may be due behind them
+          if (capped && rows.length > 0 && running.size < concurrency) continue
         }
         if (running.size === 0) break
         await Promise.race(running)

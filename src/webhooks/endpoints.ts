@@ -3,9 +3,9 @@ import { cipherContext, type Keyring } from '../crypto/keyring.js'
 import { recordAudit, type Actor } from '../db/audit.js'
 import type { Database, Db } from '../db/client.js'
 import { invalidRequest, notFound } from '../errors.js'
-import { serviceUrl } from '../urls/rules.js'
 import { connectionEventTypes, type ConnectionEventType } from '../schemas/webhook.js'
 import { generateSigningSecret } from './signature.js'
+import type { WebhookTargets } from './targets.js'
 
 export const signingSecretContext = (endpointId: string) => cipherContext('webhook_endpoints', endpointId, 'secret')
 
@@ -27,10 +27,11 @@ export interface WebhookEndpointInput {
 interface EndpointsDeps {
   db: Database
   keyring: Keyring
+  webhookTargets: Pick<WebhookTargets, 'checkRegistration'>
 }
 
 /** One endpoint per caller: registration replaces it in place; the secret is made once and rotated on request. */
-export function createWebhookEndpoints({ db, keyring }: EndpointsDeps) {
+export function createWebhookEndpoints({ db, keyring, webhookTargets }: EndpointsDeps) {
   const view = (row: Omit<WebhookEndpointView, 'events'> & { events: string[] }): WebhookEndpointView => ({
     id: row.id,
     clientId: row.clientId,
@@ -57,7 +58,7 @@ export function createWebhookEndpoints({ db, keyring }: EndpointsDeps) {
       input: WebhookEndpointInput,
       actor: Actor,
     ): Promise<{ endpoint: WebhookEndpointView; secret?: string }> {
-      const url = serviceUrl('url', input.url)
+      const url = await webhookTargets.checkRegistration('url', input.url)
       const events = [...new Set(input.events ?? connectionEventTypes)]
       if (events.length === 0) throw invalidRequest('events must name at least one event')
       const id = randomUUID()

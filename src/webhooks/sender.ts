@@ -4,27 +4,31 @@ import { signingSecretContext } from './endpoints.js'
 import type { EventPayload } from './outbox.js'
 import { nextAttemptAt } from './schedule.js'
 import { signWebhook } from './signature.js'
+import { TargetRefused } from './targets.js'
 
 export interface WebhookSenderOptions {
   /** Deliveries in flight per instance. */
   concurrency: number
+  /** Deliveries in flight to one endpoint, over every instance: a slow receiver holds no more slots than this. */
+  perEndpoint: number
   /** How long a receiver may take to answer. */
   timeoutMs: number
   /** Pause between polls when nothing is due. */
   pollIntervalMs: number
+  /** Default: the address rule's fetch (deliveries connect only to addresses it allows). */
   fetch: typeof globalThis.fetch
   random: () => number
 }
 
-export const defaultSenderOptions: WebhookSenderOptions = {
+export const defaultSenderOptions: Omit<WebhookSenderOptions, 'fetch'> = {
   concurrency: 8,
+  perEndpoint: 2,
   timeoutMs: 10_000,
   pollIntervalMs: 1_000,
-  fetch: (...args) => globalThis.fetch(...args),
   random: Math.random,
 }
 
-type SenderDeps = Pick<Deps, 'db' | 'keyring' | 'metrics' | 'now' | 'instanceId' | 'log'>
+type SenderDeps = Pick<Deps, 'db' | 'keyring' | 'metrics' | 'now' | 'instanceId' | 'log' | 'webhookTargets'>
 
 interface ClaimedDelivery {
   id: string
@@ -51,7 +55,7 @@ export interface DeliveryPass {
  * then settled by an update that checks the lease is still ours.
  */
 export function createWebhookSender(deps: SenderDeps, overrides: Partial<WebhookSenderOptions> = {}) {
-  const options = { ...defaultSenderOptions, ...overrides }
+  const options: WebhookSenderOptions = { ...defaultSenderOptions, fetch: deps.webhookTargets.fetch, ...overrides }
   const leaseMs = options.timeoutMs + 30_000
   const { prisma } = deps.db
   const { instanceId } = deps
@@ -59,14 +63,26 @@ export function createWebhookSender(deps: SenderDeps, overrides: Partial<Webhook
   async function claim(limit: number): Promise<ClaimedDelivery[]> {
     const now = deps.now()
     const leaseUntil = new Date(now.getTime() + leaseMs)
+    // Per endpoint, the deliveries under a live lease (on any instance) and the due ones ranked oldest first fill its
+    // `perEndpoint` slots: one slow receiver's backlog cannot take the slots other endpoints' events need.
     return prisma.$queryRaw<ClaimedDelivery[]>(Prisma.sql`
-      WITH due AS (
-        SELECT id FROM webhook_deliveries
-        WHERE status = 'pending' AND next_attempt_at <= ${now}
-          AND (lease_expires_at IS NULL OR lease_expires_at <= ${now})
-        ORDER BY next_attempt_at
+      WITH busy AS (
+        SELECT endpoint_id, count(*) AS sending FROM webhook_deliveries
+        WHERE status = 'pending' AND lease_expires_at > ${now}
+        GROUP BY endpoint_id
+      ), ranked AS (
+        SELECT d.id, d.next_attempt_at,
+               row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) + COALESCE(b.sending, 0) AS slot
+        FROM webhook_deliveries d LEFT JOIN busy b ON b.endpoint_id = d.endpoint_id
+        WHERE d.status = 'pending' AND d.next_attempt_at <= ${now}
+          AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ${now})
+      ), due AS (
+        SELECT d.id FROM webhook_deliveries d JOIN ranked r ON r.id = d.id
+        WHERE r.slot <= ${options.perEndpoint}
+          AND d.status = 'pending' AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ${now})
+        ORDER BY r.next_attempt_at
         LIMIT ${limit}
-        FOR UPDATE SKIP LOCKED
+        FOR UPDATE OF d SKIP LOCKED
       ), claimed AS (
         UPDATE webhook_deliveries d SET lease_owner = ${instanceId}, lease_expires_at = ${leaseUntil}
         FROM due WHERE d.id = due.id
@@ -259,6 +275,8 @@ function serializeEvent({ id, type, createdAt, data }: EventPayload): string {
 
 // What went wrong, in words that never include the URL (it may carry a receiver's token in its query).
 function describeFailure(err: unknown, timeoutMs: number): string {
+  const cause = (err as { cause?: unknown })?.cause
+  if (cause instanceof TargetRefused) return `refused: ${cause.message}`
   if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
     return `no answer within ${timeoutMs} ms`
   }

@@ -194,8 +194,10 @@ t.test('timeouts, refused connections and redirects are failures to retry', asyn
 })
 
 t.test('two instances share the outbox: every delivery is sent once', async (t) => {
-  const w = await webhookWorld(t, { instanceId: 'broker-a' })
-  const { app: other } = await build(t, { db: w.db, background: false, instanceId: 'broker-b', now: w.now })
+  // one endpoint, so its per-endpoint limit is lifted: this is about two instances sharing the rows
+  const webhooks = { perEndpoint: 100 }
+  const w = await webhookWorld(t, { instanceId: 'broker-a', webhooks })
+  const { app: other } = await build(t, { db: w.db, background: false, instanceId: 'broker-b', now: w.now, webhooks })
   w.receiver.answer(...Array(40).fill({ status: 200, delayMs: 20 }))
   for (let i = 0; i < 40; i++) {
     await changeStatus(w.db, w.connectionId, connectionEventTypes[i % 5] ?? 'connection.created', 's', w.now())

@@ -19,7 +19,13 @@ export interface LeaseTerms {
   until: Date
 }
 
-export type ClaimTerms = LeaseTerms & { limit: number; exclude: readonly string[] }
+export type ClaimTerms = LeaseTerms & {
+  limit: number
+  exclude: readonly string[]
+  /** Rows one claim may take per provider (default: `limit`), and lower limits for named providers (0 skips them). */
+  perProvider?: number
+  providerLimits?: ReadonlyMap<string, number>
+}
 
 const PROVIDER = providerSelect('p')
 
@@ -66,18 +72,37 @@ export async function releaseLease(db: Db, id: string, owner: string): Promise<b
   return rows.length > 0
 }
 
+// The due rows are ranked per provider among the oldest few candidates, so one claim takes at most a provider's
+// remaining slots; a provider with none left is skipped before the candidates are chosen. Candidates skip rows another
+// instance is claiming (SKIP LOCKED), so concurrent claims take different rows.
 const claim = {
   name: 'connection_claim_due',
   text: `
-    WITH due AS (
-      SELECT id FROM connections
-      WHERE status = 'active'
-        AND next_refresh_at <= $1::timestamptz
-        AND (lease_owner IS NULL OR lease_expires_at < $1::timestamptz)
-        AND NOT (id = ANY($2::uuid[]))
-      ORDER BY next_refresh_at
+    WITH limits AS (
+      SELECT * FROM unnest($6::text[], $7::int[]) AS l(provider_id, remaining)
+    ), candidates AS (
+      SELECT c.id, c.next_refresh_at, c.provider_id, COALESCE(l.remaining, $8) AS remaining
+      FROM connections c LEFT JOIN limits l ON l.provider_id = c.provider_id
+      WHERE c.status = 'active'
+        AND c.next_refresh_at <= $1::timestamptz
+        AND (c.lease_owner IS NULL OR c.lease_expires_at < $1::timestamptz)
+        AND NOT (c.id = ANY($2::uuid[]))
+        AND COALESCE(l.remaining, $8) > 0
+      ORDER BY c.next_refresh_at
+      LIMIT $3 * 8
+      FOR UPDATE OF c SKIP LOCKED
+    ), ranked AS (
+      SELECT id, next_refresh_at, remaining,
+             row_number() OVER (PARTITION BY provider_id ORDER BY next_refresh_at) AS rank
+      FROM candidates
+    ), due AS (
+      SELECT c.id FROM connections c JOIN ranked r ON r.id = c.id
+      WHERE r.rank <= r.remaining
+        AND c.status = 'active'
+        AND (c.lease_owner IS NULL OR c.lease_expires_at < $1::timestamptz)
+      ORDER BY r.next_refresh_at
       LIMIT $3
-      FOR UPDATE SKIP LOCKED
+      FOR UPDATE OF c SKIP LOCKED
     ), claimed AS (
       UPDATE connections AS c
       SET lease_owner = $4, lease_expires_at = $5::timestamptz
@@ -90,7 +115,20 @@ const claim = {
 
 /** The claim statement itself, so the benchmark times and explains exactly what the scheduler runs. */
 export function claimDueConnectionsSql(terms: ClaimTerms): Statement {
-  return { ...claim, values: [terms.now, [...terms.exclude], terms.limit, terms.owner, terms.until] }
+  const limits = [...(terms.providerLimits ?? new Map<string, number>())]
+  return {
+    ...claim,
+    values: [
+      terms.now,
+      [...terms.exclude],
+      terms.limit,
+      terms.owner,
+      terms.until,
+      limits.map(([provider]) => provider),
+      limits.map(([, remaining]) => remaining),
+      terms.perProvider ?? terms.limit,
+    ],
+  }
 }
 
 /**

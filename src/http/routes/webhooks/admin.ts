@@ -55,7 +55,7 @@ const adminWebhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           200: EndpointView,
           201: { ...EndpointWithSecret, description: 'Created: the secret is shown this once' },
-          400: invalidRequestResponse('url must be https (http only on 127.0.0.1, localhost or [::1])'),
+          400: invalidRequestResponse('url must not reach an internal address (private)'),
           404: notFoundResponse('client'),
           ...adminErrors,
         },

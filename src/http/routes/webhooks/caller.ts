@@ -40,13 +40,16 @@ const callerWebhookRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Connection events are POSTed to `url`, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, ' +
           '`webhook-signature` headers). A caller receives the events of every connection to a provider it is ' +
-          'allowed. Changing `url` or `events` keeps the secret and redirects pending deliveries.',
+          'allowed. Changing `url` or `events` keeps the secret and redirects pending deliveries. `url` must be ' +
+          'https and its host must not be or resolve to an internal address (loopback, private, link-local, ' +
+          'CGNAT, unspecified, multicast, IPv4-mapped), checked again at every delivery; WEBHOOK_ALLOWED_HOSTS ' +
+          'lists exceptions.',
         security: callerSecurity,
         body: EndpointBody,
         response: {
           200: EndpointView,
           201: { ...EndpointWithSecret, description: 'Created: the secret is shown this once' },
-          400: invalidRequestResponse('url must be https (http only on 127.0.0.1, localhost or [::1])'),
+          400: invalidRequestResponse('url must not reach an internal address (private)'),
           ...callerErrors,
         },
       },
