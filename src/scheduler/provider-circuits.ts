@@ -43,15 +43,15 @@ export class ProviderCircuits {
     if (this.isOpen(providerId)) this.#options.onState?.(providerId, 'half_open')
   }
 
-  /** The provider answered: a refresh, or a refusal of the grant (it is up). */
-  succeeded(providerId: string): void {
+  /** The provider answered: a refresh, or a refusal of the grant (it is up). True when this closed its circuit. */
+  succeeded(providerId: string): boolean {
     const circuit = this.#circuits.get(providerId)
-    if (!circuit) return
+    if (!circuit) return false
     this.#circuits.delete(providerId)
-    if (circuit.open) {
-      this.#options.log.info({ provider: providerId }, 'provider answered again: refresh circuit closed')
-      this.#options.onState?.(providerId, 'closed')
-    }
+    if (!circuit.open) return false
+    this.#options.log.info({ provider: providerId }, 'provider answered again: refresh circuit closed')
+    this.#options.onState?.(providerId, 'closed')
+    return true
   }
 
   /** A transient failure (network, timeout, 5xx, 429). */

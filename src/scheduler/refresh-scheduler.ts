@@ -103,11 +103,13 @@ export function createRefreshScheduler(
     else runningByProvider.delete(providerId)
   }
 
-  function recordOutcome(providerId: string, result: RefreshResult | undefined): void {
+  /** True when the outcome closed the provider's circuit (a probe answered). */
+  function recordOutcome(providerId: string, result: RefreshResult | undefined): boolean {
     if (result?.kind === 'failed') circuits.failed(providerId)
     else if (result?.kind === 'refreshed' || result?.kind === 'reauthorization_required') {
-      circuits.succeeded(providerId)
+      return circuits.succeeded(providerId)
     }
+    return false
   }
 
   async function refreshClaimed(row: ConnectionWithProvider, owner: string): Promise<RefreshResult | undefined> {
@@ -151,6 +153,7 @@ export function createRefreshScheduler(
     const probed = new Set<string>()
     const running = new Set<Promise<void>>()
     let exhausted = false
+    let circuitClosed = false
     let lag = 0
     try {
       while (!signal?.aborted) {
@@ -171,7 +174,7 @@ export function createRefreshScheduler(
             circuits.started(row.providerId)
             const job = refreshClaimed(row, owner).then((result) => {
               seen.set(row.id, dueAgainFrom(result))
-              recordOutcome(row.providerId, result)
+              if (recordOutcome(row.providerId, result)) circuitClosed = true
               count(report, result)
             })
             const tracked: Promise<void> = job.finally(() => {
@@ -183,7 +186,13 @@ export function createRefreshScheduler(
           // a provider's limit held rows back: other providers' rows may be due behind them
           if (capped && rows.length > 0 && running.size < concurrency) continue
         }
-        if (running.size === 0) break
+        if (running.size === 0) {
+          // a probe closed its provider's circuit after the last claim: that provider's other due rows follow now
+          if (!circuitClosed) break
+          circuitClosed = false
+          exhausted = false
+          continue
+        }
         await Promise.race(running)
       }
     } finally {
