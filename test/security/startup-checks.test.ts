@@ -49,7 +49,8 @@ async function start(env: Record<string, string>, { until = /token-broker ready/
     child.stdout.on('data', seen)
     child.stderr.on('data', seen)
   })
-  const exited = once(child, 'exit').then(([code]) => code as number | null)
+  // 'close': the process has exited and both streams are read to the end
+  const exited = once(child, 'close').then(([code]) => code as number | null)
   const first = await Promise.race([
     ready.then(() => 'ready' as const),
     exited.then(() => 'exited' as const),
@@ -118,9 +119,11 @@ t.test('a start with keys that do not match the stored data exits with one line 
   t.teardown(() => wrong.stop())
   t.equal(wrong.first, 'exited')
   t.equal(await wrong.exited, 1)
-  const lines = wrong.output().trim().split('\n')
   t.equal(
-    lines.at(-1),
+    wrong
+      .output()
+      .split('\n')
+      .find((line) => line.startsWith('failed to start: ')),
     `failed to start: ENCRYPTION_KEYS: key "k1" is not the key this database's data was encrypted with ` +
       '(its stored check value does not verify)',
   )
@@ -161,8 +164,12 @@ t.test('a start on a DATA_DIR another process holds is refused with one line', a
   t.teardown(() => second.stop())
   t.equal(second.first, 'exited')
   t.equal(await second.exited, 1)
+  // stderr's line and stdout's warnings interleave in any order
   t.match(
-    second.output().trim().split('\n').at(-1),
+    second
+      .output()
+      .split('\n')
+      .find((line) => line.startsWith('failed to start: ')),
     new RegExp(`^failed to start: DATA_DIR ${dataDir} is in use by another token-broker \\(process ${holder.pid}\\)`),
   )
   t.equal(holder.exitCode, null, 'the holder is untouched')
