@@ -1,11 +1,12 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 
-const PREFIX = 'tbk_'
+/** How every API key starts. */
+export const API_KEY_PREFIX = 'tbk_'
 
 /** A new API key: shown once to the admin; only its hash is stored. */
 export function generateApiKey(): { apiKey: string; keyHash: Uint8Array<ArrayBuffer>; keyPrefix: string } {
-  const apiKey = PREFIX + randomBytes(32).toString('base64url')
-  return { apiKey, keyHash: hashApiKey(apiKey), keyPrefix: apiKey.slice(0, PREFIX.length + 6) }
+  const apiKey = API_KEY_PREFIX + randomBytes(32).toString('base64url')
+  return { apiKey, keyHash: hashApiKey(apiKey), keyPrefix: apiKey.slice(0, API_KEY_PREFIX.length + 6) }
 }
 
 // Keys carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.

@@ -26,7 +26,7 @@ import type { ImportBody } from '../schemas/import.js'
 import { emitConnectionEvent } from '../webhooks/outbox.js'
 import { sealTokens, type GrantedTokens } from './connection-tokens.js'
 import { grantFailureError } from './grant-failures.js'
-import { nextRefreshAt, tokenLifetime } from './refresh-policy.js'
+import { nextRefreshAt, refreshTokenExpiresIn, refreshTokenExpiry, tokenLifetime } from './refresh-policy.js'
 
 /** An imported access token is used as it is only if it stays valid this long; otherwise the broker refreshes. */
 export const USABLE_ACCESS_TOKEN_SECONDS = 60
@@ -123,6 +123,15 @@ export function createImports(deps: ImportDeps, options: { onChange?: (connectio
       nextRefreshAt: nextRefreshAt(timing, deps.config.REFRESH_WINDOW_SECONDS),
       grantType: 'authorization_code',
       importDigest: digest,
+      // known only when the provider was asked just now; a new refresh token may be warned of again
+      refreshTokenExpiresAt: response
+        ? refreshTokenExpiry(
+            now,
+            refreshTokenExpiresIn(response),
+            response.refresh_token ? provider.refreshTokenLifetimeSeconds : null,
+          )
+        : null,
+      expiryWarnedAt: null,
       ...(refreshed ? { lastRefreshedAt: now } : {}),
     }
     if (existing) await replaceConnectionTokens(tx, id, fields)

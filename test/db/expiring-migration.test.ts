@@ -1,13 +1,11 @@
 // connection.expiring came after webhook endpoints: the migration adds it to endpoints registered for every event
 // there was, and leaves the ones that chose some events alone.
 import { randomUUID } from 'node:crypto'
-import { cpSync, mkdtempSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readdirSync } from 'node:fs'
 import pg from 'pg'
 import t from 'tap'
 import { applyMigrations, migrationsDir } from '../../src/db/migrate.js'
-import { databaseUrl, serverUrl } from '../support/database.js'
+import { databaseUrl, migrationsBefore, serverUrl } from '../support/database.js'
 
 const EXPIRING = readdirSync(migrationsDir).find((name) => name.endsWith('_expiring_for_all_events')) as string
 const before = [
@@ -17,15 +15,6 @@ const before = [
   'connection.recovered',
   'connection.revoked',
 ]
-
-function migrationsBefore(last: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tb-migrations-'))
-  for (const entry of readdirSync(migrationsDir)) {
-    if (entry.endsWith('.toml') || entry < last)
-      cpSync(join(migrationsDir, entry), join(dir, entry), { recursive: true })
-  }
-  return dir
-}
 
 t.test('endpoints for every event get connection.expiring; a chosen subset is kept', async (t) => {
   t.ok(EXPIRING, 'the migration exists')

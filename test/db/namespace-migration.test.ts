@@ -2,9 +2,7 @@
 // `default` namespace, every ciphertext still opens (it binds to the row id, which does not change), and each caller
 // is served the same token as before.
 import { randomUUID } from 'node:crypto'
-import { cpSync, mkdtempSync, readdirSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readdirSync } from 'node:fs'
 import pg from 'pg'
 import t from 'tap'
 import { Keyring } from '../../src/crypto/keyring.js'
@@ -13,19 +11,9 @@ import { applyMigrations, migrationsDir } from '../../src/db/migrate.js'
 import { generateApiKey } from '../../src/services/api-keys.js'
 import { accessTokenContext, refreshTokenContext } from '../../src/services/connection-tokens.js'
 import { build, testKeys } from '../helper.js'
-import { databaseUrl, serverUrl } from '../support/database.js'
+import { databaseUrl, migrationsBefore, serverUrl } from '../support/database.js'
 
 const NAMESPACES = readdirSync(migrationsDir).find((name) => name.endsWith('_namespaces')) as string
-
-/** The committed migrations up to, not including, the one that added namespaces. */
-function migrationsBefore(last: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'tb-migrations-'))
-  for (const entry of readdirSync(migrationsDir)) {
-    if (entry.endsWith('.toml') || entry < last)
-      cpSync(join(migrationsDir, entry), join(dir, entry), { recursive: true })
-  }
-  return dir
-}
 
 t.test('callers and connections of the previous version are served the same tokens after the migration', async (t) => {
   t.ok(NAMESPACES, 'the namespaces migration exists')

@@ -33,6 +33,9 @@ function holdLock(dataDir: string) {
   })
 }
 
+/** The line a refused start prints (stderr's line and stdout's warnings interleave in any order). */
+const refusal = (output: string) => output.split('\n').find((line) => line.startsWith('failed to start: '))
+
 /** Runs the server entry as an operator does; resolves with its exit code and output once it exits or is ready. */
 async function start(env: Record<string, string>, { until = /token-broker ready/ } = {}) {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
@@ -120,10 +123,7 @@ t.test('a start with keys that do not match the stored data exits with one line 
   t.equal(wrong.first, 'exited')
   t.equal(await wrong.exited, 1)
   t.equal(
-    wrong
-      .output()
-      .split('\n')
-      .find((line) => line.startsWith('failed to start: ')),
+    refusal(wrong.output()),
     `failed to start: ENCRYPTION_KEYS: key "k1" is not the key this database's data was encrypted with ` +
       '(its stored check value does not verify)',
   )
@@ -164,12 +164,8 @@ t.test('a start on a DATA_DIR another process holds is refused with one line', a
   t.teardown(() => second.stop())
   t.equal(second.first, 'exited')
   t.equal(await second.exited, 1)
-  // stderr's line and stdout's warnings interleave in any order
   t.match(
-    second
-      .output()
-      .split('\n')
-      .find((line) => line.startsWith('failed to start: ')),
+    refusal(second.output()),
     new RegExp(`^failed to start: DATA_DIR ${dataDir} is in use by another token-broker \\(process ${holder.pid}\\)`),
   )
   t.equal(holder.exitCode, null, 'the holder is untouched')

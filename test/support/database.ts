@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { readdirSync, readFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { openDatabase, type Database } from '../../src/db/client.js'
@@ -21,6 +22,16 @@ function migrationsFingerprint(): string {
     hash.update(dir).update(readFileSync(join(migrationsDir, dir, 'migration.sql')))
   }
   return hash.digest('hex').slice(0, 12)
+}
+
+/** A copy of the committed migrations up to, not including, `last`: a database of the version before it. */
+export function migrationsBefore(last: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'tb-migrations-'))
+  for (const entry of readdirSync(migrationsDir)) {
+    if (entry.endsWith('.toml') || entry < last)
+      cpSync(join(migrationsDir, entry), join(dir, entry), { recursive: true })
+  }
+  return dir
 }
 
 export const templateName = `tb_template_${migrationsFingerprint()}`

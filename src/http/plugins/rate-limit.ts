@@ -2,6 +2,7 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyRequest, FastifySchema } from 'fastify'
 import fp from 'fastify-plugin'
 import { BrokerError } from '../../errors.js'
+import { API_KEY_PREFIX } from '../../services/api-keys.js'
 import { bearer } from '../bearer.js'
 import { errorResponse } from '../schemas.js'
 
@@ -35,6 +36,9 @@ export const failedAuthPerAddressLimit = { max: 200, timeWindow: 60_000 }
 export const KEY_PREFIX_LENGTH = 10
 const MAX_WARNED = 10_000
 const keyPrefix = (token: string | undefined) => (token ? token.slice(0, KEY_PREFIX_LENGTH) : '')
+// an API key's prefix is public (the admin views show it); the start of anything else, a mistyped admin token
+// say, is part of a secret and stays out of the logs
+const loggedPrefix = (token: string | undefined) => (token?.startsWith(API_KEY_PREFIX) ? keyPrefix(token) : undefined)
 
 const retryIn = (seconds: number) => `retry in ${seconds} second${seconds === 1 ? '' : 's'}`
 
@@ -100,7 +104,7 @@ export default fp(
           warned.set(seen.key, now + seen.ttl)
           const limit = seen === prefix ? 'address and key prefix' : 'address'
           request.log.warn(
-            { ip: request.ip, keyPrefix: seen === prefix ? keyPrefix(token) : undefined, limit, max: seen.max },
+            { ip: request.ip, keyPrefix: seen === prefix ? loggedPrefix(token) : undefined, limit, max: seen.max },
             `failed authentications over the limit for this ${limit}: further failing attempts get 429 for ${ttl} s`,
           )
         }
