@@ -25,24 +25,30 @@ export function guardInputs(app: FastifyInstance): void {
       ['querystring', request.query],
       ['body', request.body],
     ] as const) {
-      if (holdsText(value, NUL, 0)) throw invalidRequest(`${part} must not contain NUL characters`)
-      if (holdsText(value, LONE_SURROGATE, 0)) {
-        throw invalidRequest(`${part} must be well-formed Unicode (no lone surrogates)`)
-      }
+      const problem = textProblem(value, 0)
+      if (problem) throw invalidRequest(`${part} ${problemMessage[problem]}`)
     }
   })
 }
 
-const NUL = (text: string) => text.includes('\u0000')
-// with the u flag a paired surrogate is one code point outside the Cs category: only a lone one matches
-const LONE_SURROGATE = (text: string) => /\p{Cs}/u.test(text)
+type TextProblem = 'nul' | 'lone_surrogate'
 
-/** Whether any string in `value`, or any key of its objects, is `bad`. */
-function holdsText(value: unknown, bad: (text: string) => boolean, depth: number): boolean {
-  if (typeof value === 'string') return bad(value)
-  if (depth > 32 || value === null || typeof value !== 'object') return false
+const problemMessage: Record<TextProblem, string> = {
+  nul: 'must not contain NUL characters',
+  lone_surrogate: 'must be well-formed Unicode (no lone surrogates)',
+}
+
+// with the u flag a paired surrogate is one code point outside the Cs category: only a lone one matches
+const problemOfText = (text: string): TextProblem | undefined =>
+  text.includes('\u0000') ? 'nul' : /\p{Cs}/u.test(text) ? 'lone_surrogate' : undefined
+
+/** The first problem of any string in `value`, or any key of its objects: one walk for both checks. */
+function textProblem(value: unknown, depth: number): TextProblem | undefined {
+  if (typeof value === 'string') return problemOfText(value)
+  if (depth > 32 || value === null || typeof value !== 'object') return undefined
   for (const [key, child] of Object.entries(value)) {
-    if (bad(key) || holdsText(child, bad, depth + 1)) return true
+    const problem = problemOfText(key) ?? textProblem(child, depth + 1)
+    if (problem) return problem
   }
-  return false
+  return undefined
 }

@@ -93,13 +93,13 @@ export default fp(
       'authenticationFailed',
       async (request: FastifyRequest, token: string | undefined, refusal: BrokerError): Promise<BrokerError> => {
         const [prefix, address] = await Promise.all([byPrefix(request), byAddress(request)])
-        const exceeded = [prefix, address].filter((seen) => !seen.isAllowed && seen.isExceeded)
+        const exceeded = [prefix, address].filter((seen) => !seen.isAllowed).filter((seen) => seen.isExceeded)
         if (exceeded.length === 0) return refusal
-        const ttl = Math.max(1, ...exceeded.map((seen) => (seen.isAllowed ? 0 : seen.ttlInSeconds)))
+        const ttl = Math.max(1, ...exceeded.map((seen) => seen.ttlInSeconds))
         // once per window and bucket: the attempt that crosses the limit
         const now = Date.now()
         for (const seen of exceeded) {
-          if (seen.isAllowed || (warned.get(seen.key) ?? 0) > now) continue
+          if ((warned.get(seen.key) ?? 0) > now) continue
           if (warned.size >= MAX_WARNED) warned.clear()
           warned.set(seen.key, now + seen.ttl)
           const limit = seen === prefix ? 'address and key prefix' : 'address'
