@@ -3,10 +3,11 @@
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-COPY scripts/install-schema-engine.mjs scripts/prisma-generate.mjs scripts/
+COPY scripts/install-schema-engine.mjs scripts/prisma-generate.mjs scripts/build-templates.mjs scripts/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json prisma.config.ts ./
 COPY prisma prisma
+COPY templates templates
 COPY src src
 RUN npm run build
 

@@ -10,6 +10,7 @@ import { resolveTiming, type Deps, type Timing } from './deps.js'
 import { closeAfterEarlyAnswer, connectionTimeouts } from './http/connection-limits.js'
 import { answerFrameworkError, formatValidationErrors, installErrorHandler } from './http/error-handler.js'
 import { guardInputs } from './http/input-guards.js'
+import { lazyCompilers } from './http/lazy-compilers.js'
 import { ProbeQuietLogController } from './http/request-logging.js'
 import auth from './http/plugins/auth.js'
 import background from './http/plugins/background.js'
@@ -104,6 +105,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // default drops fields a schema does not name, so a misspelled "scope" for "scopes" would answer 201: refused.
     ajv: { customOptions: { keywords: ['example'], removeAdditional: false } },
     schemaErrorFormatter: formatValidationErrors,
+    // each route's validators and serializers compile on its first request, not all of them at start
+    schemaController: lazyCompilers(),
     trustProxy: config.TRUST_PROXY ?? false,
     return503OnClosing: true,
     logController: new ProbeQuietLogController(),

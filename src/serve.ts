@@ -32,7 +32,7 @@ export async function serve({ config, logger, providers, templates, afterClose }
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied')
   // keys that cannot open the stored data refuse the start (one line naming the key id), not the first token read
   try {
-    await verifyKeyring(database.prisma, new Keyring(config.ENCRYPTION_KEYS))
+    await verifyKeyring(database, new Keyring(config.ENCRYPTION_KEYS))
   } catch (err) {
     await database.close()
     await embedded?.close()

@@ -1,5 +1,5 @@
 import { cipherContext, type Keyring } from './keyring.js'
-import type { RawSql } from './reencrypt.js'
+import type { Db } from '../db/client.js'
 
 // The text each check value holds: any value would do, what matters is that it authenticates under its key.
 const CHECK_TEXT = 'token-broker encryption key check'
@@ -20,17 +20,16 @@ export class KeyCheckError extends Error {
  * may be under any), and the primary key (new data is written under it) otherwise. Safe when instances start at once:
  * a record written by another instance is verified like any other.
  */
-export async function verifyKeyring(db: RawSql, keyring: Keyring): Promise<void> {
+export async function verifyKeyring(db: Pick<Db, 'sql'>, keyring: Keyring): Promise<void> {
   let recorded = await readChecks(db)
   const missing = (recorded.length === 0 ? keyring.keyIds : [keyring.primaryKeyId]).filter(
     (id) => !recorded.some((check) => check.keyId === id),
   )
   for (const id of missing) {
-    await db.$executeRawUnsafe(
-      'INSERT INTO encryption_key_checks (key_id, check_value) VALUES ($1, $2) ON CONFLICT (key_id) DO NOTHING',
-      id,
-      keyring.encryptUnder(id, CHECK_TEXT, checkContext(id)),
-    )
+    await db.sql.rows({
+      text: 'INSERT INTO encryption_key_checks (key_id, check_value) VALUES ($1, $2) ON CONFLICT (key_id) DO NOTHING',
+      values: [id, keyring.encryptUnder(id, CHECK_TEXT, checkContext(id))],
+    })
   }
   if (missing.length > 0) recorded = await readChecks(db)
 
@@ -61,17 +60,19 @@ export async function verifyKeyring(db: RawSql, keyring: Keyring): Promise<void>
  * After every stored secret has moved to the primary key, no data is under the other keys any more: their records
  * go, so that those keys can then be removed from ENCRYPTION_KEYS.
  */
-export async function forgetRetiredKeys(db: RawSql, keyring: Keyring): Promise<string[]> {
-  const rows = await db.$queryRawUnsafe<{ key_id: string }[]>(
-    'DELETE FROM encryption_key_checks WHERE key_id <> $1 RETURNING key_id',
-    keyring.primaryKeyId,
-  )
+export async function forgetRetiredKeys(db: Pick<Db, 'sql'>, keyring: Keyring): Promise<string[]> {
+  const rows = await db.sql.rows<{ key_id: string }>({
+    text: 'DELETE FROM encryption_key_checks WHERE key_id <> $1 RETURNING key_id',
+    values: [keyring.primaryKeyId],
+  })
   return rows.map((row) => row.key_id).sort()
 }
 
-async function readChecks(db: RawSql): Promise<{ keyId: string; checkValue: Uint8Array }[]> {
-  const rows = await db.$queryRawUnsafe<{ key_id: string; check_value: Uint8Array }[]>(
-    'SELECT key_id, check_value FROM encryption_key_checks ORDER BY key_id',
-  )
+// on the driver: a start reads these before anything else, and Prisma's query compiler is not loaded for it
+async function readChecks(db: Pick<Db, 'sql'>): Promise<{ keyId: string; checkValue: Uint8Array }[]> {
+  const rows = await db.sql.rows<{ key_id: string; check_value: Uint8Array }>({
+    text: 'SELECT key_id, check_value FROM encryption_key_checks ORDER BY key_id',
+    values: [],
+  })
   return rows.map((row) => ({ keyId: row.key_id, checkValue: row.check_value }))
 }

@@ -1,4 +1,5 @@
-import { Agent, request } from 'undici'
+import type { Agent } from 'undici'
+import { loadUndici } from './undici.js'
 
 // The fetch openid-client calls providers with. Node's global fetch builds web streams for the request body, tees
 // the request, and streams the response: on a scheduled refresh that was a quarter of the broker's CPU. This one
@@ -18,7 +19,7 @@ export interface ProviderFetchOptions {
 }
 
 export function createProviderFetch(options: ProviderFetchOptions = {}): typeof globalThis.fetch {
-  const dispatcher = new Agent({ keepAliveTimeout: 10_000 })
+  let dispatcher: Agent | undefined
   const limit = options.maxResponseBytes ?? MAX_RESPONSE_BYTES
 
   return async (input, init = {}) => {
@@ -41,6 +42,8 @@ export function createProviderFetch(options: ProviderFetchOptions = {}): typeof 
       return globalThis.fetch(input, init)
     }
     try {
+      const { Agent, request } = await loadUndici()
+      dispatcher ??= new Agent({ keepAliveTimeout: 10_000 })
       const answer = await request(input, {
         method: (init.method ?? 'GET') as 'GET',
         headers,

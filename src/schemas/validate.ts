@@ -1,19 +1,27 @@
 // The resource schemas compiled outside HTTP (PROVIDERS_FILE), by the validator Fastify uses for the routes, so that a
 // file entry and an admin request are held to the same rules.
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import type { Static, TSchema } from 'typebox'
 
 // a CommonJS module whose default export is the function
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 
-const ajv = addFormats(new Ajv({ allErrors: true, keywords: ['example'] }))
+let ajv: Ajv | undefined
 
-/** A checker of `schema`: the value as its type, or the list of what is wrong with it. */
+/**
+ * A checker of `schema`: the value as its type, or the list of what is wrong with it. Compiled on its first use: a
+ * start that reads no file compiles none.
+ */
 export function validator<T extends TSchema>(schema: T) {
-  const check = ajv.compile(schema)
-  return (value: unknown): { ok: true; value: Static<T> } | { ok: false; errors: string[] } =>
-    check(value) ? { ok: true, value: value as Static<T> } : { ok: false, errors: (check.errors ?? []).map(describe) }
+  let check: ValidateFunction | undefined
+  return (value: unknown): { ok: true; value: Static<T> } | { ok: false; errors: string[] } => {
+    ajv ??= addFormats(new Ajv({ allErrors: true, keywords: ['example'] }))
+    check ??= ajv.compile(schema)
+    return check(value)
+      ? { ok: true, value: value as Static<T> }
+      : { ok: false, errors: (check.errors ?? []).map(describe) }
+  }
 }
 
 function describe(error: ErrorObject): string {

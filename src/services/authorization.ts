@@ -20,6 +20,20 @@ import { assertScopesAllowed } from './scopes.js'
 const PURGE_AFTER_MS = 24 * 60 * 60 * 1000
 // how long a start link's view of its provider may lag a change made by another instance (this one's are seen at once)
 const PROVIDER_TTL_MS = 5_000
+
+// Issuing a start link runs on the driver, not Prisma: it is a hot path for callers that start many flows.
+/** What issuing a start link needs of its provider. */
+type LinkProvider = Pick<Provider, 'id' | 'issuer' | 'scopes' | 'allowedScopes'>
+const linkProvider = {
+  name: 'start_link_provider',
+  text: `SELECT id, issuer, COALESCE(scopes, '{}') AS scopes, COALESCE(allowed_scopes, '{}') AS "allowedScopes"
+    FROM providers WHERE id = $1`,
+}
+const openFlowCount = {
+  name: 'start_link_open_flows',
+  text: `SELECT count(*)::int AS open FROM authorization_requests
+    WHERE client_id = $1 AND status IN ('created', 'started') AND expires_at > $2::timestamptz`,
+}
 // how long a caller's count of open flows is reused, counting on top of it the links this instance issued since
 const OPEN_FLOWS_TTL_MS = 2_000
 const AUTHORIZATION_ID = /^[A-Za-z0-9_-]{22}$/
@@ -53,7 +67,7 @@ type AuthorizationDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config' | 
 export function createAuthorizationService(deps: AuthorizationDeps) {
   const { prisma } = deps.db
   const requests = createAuthorizationRequestWriter(deps.db)
-  const providers = new Map<string, { provider: Promise<Provider | null>; at: number }>()
+  const providers = new Map<string, { provider: Promise<LinkProvider | null>; at: number }>()
   deps.providers.onInvalidate((id) => providers.delete(id))
   let lastPurge = 0
   const openFlows = new Map<string, { counted: Promise<number>; at: number; issued: number }>()
@@ -68,9 +82,9 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
     const limit = deps.config.MAX_OPEN_FLOWS_PER_CALLER
     let entry = openFlows.get(clientId)
     if (!entry || now.getTime() - entry.at >= OPEN_FLOWS_TTL_MS || now.getTime() < entry.at) {
-      const counted = prisma.authorizationRequest.count({
-        where: { clientId, status: { in: ['created', 'started'] }, expiresAt: { gt: now } },
-      })
+      const counted = deps.db.sql
+        .rows<{ open: number }>({ ...openFlowCount, values: [clientId, now] })
+        .then(([row]) => row?.open ?? 0)
       const fresh = { counted, at: now.getTime(), issued: 0 }
       openFlows.set(clientId, fresh)
       counted.catch(() => openFlows.get(clientId) === fresh && openFlows.delete(clientId))
@@ -89,10 +103,10 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
   }
 
   // concurrent start links for one provider share one read of it
-  function providerFor(id: string, now: number): Promise<Provider | null> {
+  function providerFor(id: string, now: number): Promise<LinkProvider | null> {
     const known = providers.get(id)
     if (known && now - known.at >= 0 && now - known.at < PROVIDER_TTL_MS) return known.provider
-    const provider = prisma.provider.findUnique({ where: { id } })
+    const provider = deps.db.sql.rows<LinkProvider>({ ...linkProvider, values: [id] }).then(([row]) => row ?? null)
     const entry = { provider, at: now }
     providers.set(id, entry)
     const drop = () => {
@@ -107,9 +121,12 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
   function purgeOldRequests(now: Date): void {
     if (now.getTime() - lastPurge < 60_000) return
     lastPurge = now.getTime()
-    prisma.authorizationRequest
+    deps.db.sql
       // a grant still parked waits for the sweep that revokes it
-      .deleteMany({ where: { expiresAt: { lt: new Date(now.getTime() - PURGE_AFTER_MS) }, pendingGrantEnc: null } })
+      .rows({
+        text: 'DELETE FROM authorization_requests WHERE expires_at < $1::timestamptz AND pending_grant_enc IS NULL',
+        values: [new Date(now.getTime() - PURGE_AFTER_MS)],
+      })
       .catch((err: unknown) => deps.log.warn({ err }, 'purging old authorization requests failed'))
   }
 
@@ -244,7 +261,7 @@ export function createAuthorizationService(deps: AuthorizationDeps) {
 export type AuthorizationService = ReturnType<typeof createAuthorizationService>
 
 // OpenID Connect providers always get `openid`: the ID token is what carries the nonce check and the subject.
-function requestedScopes(provider: Provider, scopes: string[] | undefined): string[] {
+function requestedScopes(provider: LinkProvider, scopes: string[] | undefined): string[] {
   const list = scopes === undefined ? provider.scopes : scopeList('scopes', scopes)
   return provider.issuer && !list.includes('openid') ? ['openid', ...list] : list
 }

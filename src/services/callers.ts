@@ -1,7 +1,6 @@
 // Internal callers: who an API key belongs to, and what a caller may touch.
 import { hash } from 'node:crypto'
 import { isDatabaseUnavailable } from '../db/errors.js'
-import type { ApiClient } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
 import { forbidden } from '../errors.js'
 import { hashApiKey } from './api-keys.js'
@@ -20,6 +19,20 @@ export interface Caller {
 export type CallerChange = 'updated' | 'key_rotated' | 'revoked'
 
 const MAX_CACHED_KEYS = 10_000
+
+type CallerRow = Caller & { keyHash: Uint8Array; previousKeyExpiresAt: Date | null }
+
+// On the driver: every caller's key is looked up again each apiKeyCacheTtlMs. The current key, or the one a rotation
+// replaced while its grace lasts; a revoked caller's keys are never found.
+const callerByKeyHash = {
+  name: 'caller_by_key_hash',
+  text: `SELECT id::text AS id, name, namespace, allowed_providers AS "allowedProviders",
+      allowed_return_to AS "allowedReturnTo", key_hash AS "keyHash", previous_key_expires_at AS "previousKeyExpiresAt"
+    FROM api_clients
+    WHERE revoked_at IS NULL
+      AND (key_hash = $1 OR (previous_key_hash = $1 AND previous_key_expires_at > $2::timestamptz))
+    LIMIT 1`,
+}
 
 /**
  * Looks up the caller of an API key. A looked-up key (found or not) is trusted for `apiKeyCacheTtlMs` of the injected
@@ -40,14 +53,9 @@ export function createCallerService(deps: Pick<Deps, 'db' | 'now' | 'timing' | '
   async function read(apiKey: string, cacheKey: string): Promise<Caller | null> {
     const keyHash = hashApiKey(apiKey)
     const now = deps.now()
-    let row: ApiClient | null
+    let row: CallerRow | undefined
     try {
-      row = await db.prisma.apiClient.findFirst({
-        where: {
-          revokedAt: null,
-          OR: [{ keyHash }, { previousKeyHash: keyHash, previousKeyExpiresAt: { gt: now } }],
-        },
-      })
+      ;[row] = await db.sql.rows<CallerRow>({ ...callerByKeyHash, values: [keyHash, now] })
     } catch (err) {
       return recall(cacheKey, err)
     }

@@ -2,7 +2,7 @@
 // Google app in testing 7 days); EXPIRY_WARNING_SECONDS before that, the connection's callers are told once, so a
 // backend can ask its user to reconnect before the connection dies. A new grant (a reconnect) may be warned of again.
 import { recordAudit } from '../db/audit.js'
-import { markExpiringConnections } from '../db/connections/index.js'
+import { anyExpiringConnection, markExpiringConnections } from '../db/connections/index.js'
 import type { Deps } from '../deps.js'
 import { emitConnectionEvent } from '../webhooks/outbox.js'
 
@@ -19,6 +19,8 @@ export function createExpiryWarnings(deps: Pick<Deps, 'db' | 'config' | 'now'>) 
     for (;;) {
       const now = deps.now()
       const until = new Date(now.getTime() + windowSeconds * 1000)
+      // every tick asks; almost always nothing is expiring, and the answer needs no transaction
+      if (!(await anyExpiringConnection(db, { now, until }))) return warned
       const count = await db.transaction(async (tx) => {
         const rows = await markExpiringConnections(tx, { now, until, limit: BATCH })
         for (const row of rows) {

@@ -49,7 +49,7 @@ async function reencryptSecrets(
     columns,
   }
   // nothing is under the other keys any more: the start no longer requires them (src/crypto/key-checks.ts)
-  const retiredKeyIds = await forgetRetiredKeys(db.prisma, keyring)
+  const retiredKeyIds = await forgetRetiredKeys(db, keyring)
   await audit('keyring.reencrypted', {
     scanned: report.scanned,
     reencrypted: report.reencrypted,

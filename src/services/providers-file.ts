@@ -3,11 +3,11 @@
 // (`privateKeyEnv`). Entries are checked by the
 // provider schema the admin API uses, then by the same rules.
 import { readFileSync } from 'node:fs'
-import { parse as parseYaml } from 'yaml'
 import { BrokerError, ConfigError } from '../errors.js'
 import { ProviderFileEntry } from '../schemas/provider.js'
 import type { TemplateCatalogue } from '../providers/templates/catalogue.js'
 import { validator } from '../schemas/validate.js'
+import { parseYaml } from '../schemas/yaml.js'
 import { parseProviderInput, type ProviderInput } from './provider-input.js'
 import type { ProviderService } from './providers.js'
 

@@ -89,11 +89,12 @@ export function createTokenService(
     const now = Date.now()
     const known = margins.get(providerId)
     if (known && now - known.at <= PROVIDER_MARGIN_TTL_MS) return known.seconds
-    const row = await db.prisma.provider.findUnique({
-      where: { id: providerId },
-      select: { refreshMarginSeconds: true },
+    const [row] = await db.sql.rows<{ seconds: number | null }>({
+      name: 'provider_margin',
+      text: 'SELECT refresh_margin_seconds AS seconds FROM providers WHERE id = $1',
+      values: [providerId],
     })
-    const seconds = row?.refreshMarginSeconds ?? null
+    const seconds = row?.seconds ?? null
     margins.set(providerId, { seconds, at: now })
     return seconds
   }

@@ -55,27 +55,30 @@ export function createWebhookDeliveries({
      */
     async prune(): Promise<number> {
       const before = new Date(now().getTime() - config.DELIVERY_RETENTION_DAYS * 86_400_000)
-      const old = await db.prisma.webhookDelivery.findMany({
-        where: { status: { in: ['delivered', 'failed'] }, createdAt: { lt: before } },
-        select: { id: true },
-        orderBy: { createdAt: 'asc' },
-        take: PRUNE_BATCH,
+      const [row] = await db.sql.rows<{ count: number }>({
+        name: 'webhook_deliveries_prune',
+        text: `WITH gone AS (
+            DELETE FROM webhook_deliveries WHERE id IN (
+              SELECT id FROM webhook_deliveries
+              WHERE status IN ('delivered', 'failed') AND created_at < $1::timestamptz
+              ORDER BY created_at LIMIT $2::int)
+            RETURNING 1)
+          SELECT count(*)::int AS count FROM gone`,
+        values: [before, PRUNE_BATCH],
       })
-      if (old.length === 0) return 0
-      const { count } = await db.prisma.webhookDelivery.deleteMany({ where: { id: { in: old.map((row) => row.id) } } })
-      return count
+      return row?.count ?? 0
     },
 
     /** Deliveries not yet delivered nor given up, and how long the oldest has waited: the backlog alert's input. */
     async backlog(): Promise<{ pending: number; oldestAgeSeconds: number }> {
-      const found = await db.prisma.webhookDelivery.aggregate({
-        where: { status: 'pending' },
-        _count: { _all: true },
-        _min: { createdAt: true },
+      const [found] = await db.sql.rows<{ pending: number; oldest: Date | null }>({
+        name: 'webhook_deliveries_backlog',
+        text: `SELECT count(*)::int AS pending, min(created_at) AS oldest FROM webhook_deliveries WHERE status = 'pending'`,
+        values: [],
       })
-      const oldest = found._min.createdAt
+      const oldest = found?.oldest ?? null
       const oldestAgeSeconds = oldest ? Math.max(0, (now().getTime() - oldest.getTime()) / 1000) : 0
-      return { pending: found._count._all, oldestAgeSeconds }
+      return { pending: found?.pending ?? 0, oldestAgeSeconds }
     },
 
     /** Newest first. */

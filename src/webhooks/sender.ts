@@ -1,4 +1,4 @@
-import { Prisma } from '../db/generated/client.js'
+import type { Prisma } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
 import { signingSecretContext } from './endpoints.js'
 import type { EventPayload } from './outbox.js'
@@ -64,27 +64,30 @@ export function createWebhookSender(deps: SenderDeps, overrides: Partial<Webhook
     const now = deps.now()
     const leaseUntil = new Date(now.getTime() + leaseMs)
     // Per endpoint, the deliveries under a live lease (on any instance) and the due ones ranked oldest first fill its
-    // `perEndpoint` slots: one slow receiver's backlog cannot take the slots other endpoints' events need.
-    return prisma.$queryRaw<ClaimedDelivery[]>(Prisma.sql`
+    // `perEndpoint` slots: one slow receiver's backlog cannot take the slots other endpoints' events need. On the
+    // driver, not Prisma: every instance polls with it every second, and Prisma's query compiler stays unloaded.
+    return deps.db.sql.rows<ClaimedDelivery>({
+      name: 'webhook_deliveries_claim',
+      text: `
       WITH busy AS (
         SELECT endpoint_id, count(*) AS sending FROM webhook_deliveries
-        WHERE status = 'pending' AND lease_expires_at > ${now}
+        WHERE status = 'pending' AND lease_expires_at > $1::timestamptz
         GROUP BY endpoint_id
       ), ranked AS (
         SELECT d.id, d.next_attempt_at,
                row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) + COALESCE(b.sending, 0) AS slot
         FROM webhook_deliveries d LEFT JOIN busy b ON b.endpoint_id = d.endpoint_id
-        WHERE d.status = 'pending' AND d.next_attempt_at <= ${now}
-          AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ${now})
+        WHERE d.status = 'pending' AND d.next_attempt_at <= $1::timestamptz
+          AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= $1::timestamptz)
       ), due AS (
         SELECT d.id FROM webhook_deliveries d JOIN ranked r ON r.id = d.id
-        WHERE r.slot <= ${options.perEndpoint}
-          AND d.status = 'pending' AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= ${now})
+        WHERE r.slot <= $2::int
+          AND d.status = 'pending' AND (d.lease_expires_at IS NULL OR d.lease_expires_at <= $1::timestamptz)
         ORDER BY r.next_attempt_at
-        LIMIT ${limit}
+        LIMIT $3::int
         FOR UPDATE OF d SKIP LOCKED
       ), claimed AS (
-        UPDATE webhook_deliveries d SET lease_owner = ${instanceId}, lease_expires_at = ${leaseUntil}
+        UPDATE webhook_deliveries d SET lease_owner = $4, lease_expires_at = $5::timestamptz
         FROM due WHERE d.id = due.id
         RETURNING d.id, d.endpoint_id, d.payload, d.attempts, d.created_at
       )
@@ -92,7 +95,9 @@ export function createWebhookSender(deps: SenderDeps, overrides: Partial<Webhook
              e.secret_enc AS "secretEnc", (a.revoked_at IS NOT NULL) AS "callerRevoked"
       FROM claimed c
       JOIN webhook_endpoints e ON e.id = c.endpoint_id
-      JOIN api_clients a ON a.id = e.client_id`)
+      JOIN api_clients a ON a.id = e.client_id`,
+      values: [now, options.perEndpoint, limit, instanceId, leaseUntil],
+    })
   }
 
   /** One HTTP attempt; never throws. The receiver's body is not read: it is not ours to store. */
@@ -230,10 +235,11 @@ export function createWebhookSender(deps: SenderDeps, overrides: Partial<Webhook
       await running.loop
       await Promise.allSettled([...inFlight])
       running = undefined
-      await prisma.webhookDelivery
-        .updateMany({
-          where: { leaseOwner: instanceId, status: 'pending' },
-          data: { leaseOwner: null, leaseExpiresAt: null },
+      await deps.db.sql
+        .rows({
+          text: `UPDATE webhook_deliveries SET lease_owner = NULL, lease_expires_at = NULL
+            WHERE lease_owner = $1 AND status = 'pending'`,
+          values: [instanceId],
         })
         .catch((err: unknown) => deps.log.warn({ err }, 'releasing webhook leases failed'))
     },

@@ -4,7 +4,8 @@
 // check (DNS rebinding) is refused at connection time.
 import { promises as dns, type LookupAddress } from 'node:dns'
 import type { LookupFunction } from 'node:net'
-import { Agent, fetch as undiciFetch } from 'undici'
+import type { Agent } from 'undici'
+import { loadUndici, type Undici } from '../providers/undici.js'
 import { invalidRequest } from '../errors.js'
 import { addressClass, addressLiteral, inAllowedRange, type AllowedHosts } from '../urls/addresses.js'
 
@@ -103,10 +104,14 @@ export function createWebhookTargets(policy: TargetPolicy) {
         (err: NodeJS.ErrnoException) => callback(err, '', 4),
       )
     }
-  const agents = {
-    https: new Agent({ keepAliveTimeout: 10_000, connect: { lookup: checkedLookup(false) } }),
-    http: new Agent({ keepAliveTimeout: 10_000, connect: { lookup: checkedLookup(true) } }),
-  }
+  // made by the first delivery
+  let agents: Promise<{ https: Agent; http: Agent; fetch: Undici['fetch'] }> | undefined
+  const agentsFor = () =>
+    (agents ??= loadUndici().then(({ Agent, fetch }) => ({
+      https: new Agent({ keepAliveTimeout: 10_000, connect: { lookup: checkedLookup(false) } }),
+      http: new Agent({ keepAliveTimeout: 10_000, connect: { lookup: checkedLookup(true) } }),
+      fetch,
+    })))
 
   return {
     /** At registration: the URL's form, and every address its host resolves to now. Returns the normalized URL. */
@@ -130,12 +135,15 @@ export function createWebhookTargets(policy: TargetPolicy) {
       const form = checkForm(String(input))
       if ('refused' in form)
         throw new TypeError('fetch failed', { cause: new TargetRefused(`the URL ${form.refused}`) })
-      const dispatcher = form.url.protocol === 'http:' ? agents.http : agents.https
-      return undiciFetch(form.url, { ...(init as object), dispatcher })
+      const undici = await agentsFor()
+      const dispatcher = form.url.protocol === 'http:' ? undici.http : undici.https
+      return undici.fetch(form.url, { ...(init as object), dispatcher })
     }) as unknown as typeof globalThis.fetch,
 
     async close(): Promise<void> {
-      await Promise.all([agents.https.close(), agents.http.close()])
+      if (!agents) return
+      const { https, http } = await agents
+      await Promise.all([https.close(), http.close()])
     },
   }
 }

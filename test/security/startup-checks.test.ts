@@ -80,27 +80,27 @@ t.test(
       await db.close()
       await database.drop()
     })
-    await verifyKeyring(db.prisma, new Keyring([k1]))
-    await verifyKeyring(db.prisma, new Keyring([k1]))
+    await verifyKeyring(db, new Keyring([k1]))
+    await verifyKeyring(db, new Keyring([k1]))
     t.pass('the same keys start again')
 
     await t.rejects(
-      verifyKeyring(db.prisma, new Keyring([k1Other])),
+      verifyKeyring(db, new Keyring([k1Other])),
       new KeyCheckError(
         `ENCRYPTION_KEYS: key "k1" is not the key this database's data was encrypted with ` +
           '(its stored check value does not verify)',
       ),
       'another key under the same id: named',
     )
-    await t.rejects(verifyKeyring(db.prisma, new Keyring([k2])), /^ENCRYPTION_KEYS has no key "k1", which stored data/)
+    await t.rejects(verifyKeyring(db, new Keyring([k2])), /^ENCRYPTION_KEYS has no key "k1", which stored data/)
 
-    await verifyKeyring(db.prisma, new Keyring([k2, k1]))
+    await verifyKeyring(db, new Keyring([k2, k1]))
     t.pass('a rotation: the new primary first, the old key kept')
-    await t.rejects(verifyKeyring(db.prisma, new Keyring([k2])), /no key "k1"/, 'the old key is still needed')
-    t.same(await forgetRetiredKeys(db.prisma, new Keyring([k2, k1])), ['k1'], 'once everything is re-encrypted')
-    await verifyKeyring(db.prisma, new Keyring([k2]))
+    await t.rejects(verifyKeyring(db, new Keyring([k2])), /no key "k1"/, 'the old key is still needed')
+    t.same(await forgetRetiredKeys(db, new Keyring([k2, k1])), ['k1'], 'once everything is re-encrypted')
+    await verifyKeyring(db, new Keyring([k2]))
     t.pass('the old key can go')
-    await t.rejects(verifyKeyring(db.prisma, new Keyring([{ id: 'k2', key: k1.key }])), /key "k2" is not the key/)
+    await t.rejects(verifyKeyring(db, new Keyring([{ id: 'k2', key: k1.key }])), /key "k2" is not the key/)
   },
 )
 

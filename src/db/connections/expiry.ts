@@ -15,6 +15,23 @@ export interface ExpiringConnection {
  * warned of yet, and returns them: rows another instance is marking at the same moment are skipped (SKIP LOCKED), so
  * each is returned once however many instances run it. Call it in the transaction that emits the warnings.
  */
+/** Whether markExpiringConnections would find anything: asked first, on the driver, outside a transaction. */
+export async function anyExpiringConnection(db: Db, { now, until }: { now: Date; until: Date }): Promise<boolean> {
+  const [row] = await db.sql.rows<{ found: boolean }>({
+    name: 'connections_any_expiring',
+    text: `SELECT EXISTS (
+        SELECT 1 FROM connections
+        WHERE status = 'active'
+          AND refresh_token_expires_at > $1::timestamptz
+          AND refresh_token_expires_at <= $2::timestamptz
+          AND expiry_warned_at IS NULL
+          AND refresh_token_enc IS NOT NULL
+      ) AS found`,
+    values: [now, until],
+  })
+  return row?.found === true
+}
+
 export function markExpiringConnections(
   tx: Db,
   { now, until, limit }: { now: Date; until: Date; limit: number },

@@ -1,12 +1,13 @@
 // The catalogue of provider templates: the built-in ones (templates/*.yaml, one provider a file) and those of
 // TEMPLATES_FILE, which add to them or replace them by name. Every template is held to one schema and the rules below.
-import { readdirSync, readFileSync } from 'node:fs'
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parse as parseYaml } from 'yaml'
 import { ConfigError } from '../../errors.js'
 import { Template } from '../../schemas/template.js'
 import { validator } from '../../schemas/validate.js'
+import { parseYaml } from '../../schemas/yaml.js'
 import { isNangoEntry, mapNangoEntry } from './nango.js'
 import { placeholdersIn } from './placeholders.js'
 
@@ -53,17 +54,58 @@ export function parseTemplate(value: unknown): { ok: true; template: Template } 
   return problems.length > 0 ? { ok: false, errors: problems } : { ok: true, template: checked.value }
 }
 
-/** The built-in templates; a broken one is a bug of ours, so it stops the start with its file named. */
-export function builtinTemplates(dir = TEMPLATES_DIR): Template[] {
+/**
+ * Written by `npm run build` beside the compiled code: the built-in templates parsed and checked, with a digest of the
+ * files they came from. A start then reads the files only to compare the digest, and loads neither the YAML parser
+ * nor the template schema; when the files have changed since the build, they are parsed as without it.
+ */
+export const BUILT_TEMPLATES = fileURLToPath(new URL('../../builtin-templates.json', import.meta.url))
+
+interface TemplateFile {
+  file: string
+  text: string
+}
+
+function templateFiles(dir: string): TemplateFile[] {
   return readdirSync(dir)
     .filter((file) => file.endsWith('.yaml'))
     .sort()
-    .map((file) => {
-      const parsed = parseTemplate(parseYaml(readFileSync(join(dir, file), 'utf8')))
-      if (!parsed.ok) throw new Error(`template ${file}: ${parsed.errors.join('; ')}`)
-      if (`${parsed.template.name}.yaml` !== file) throw new Error(`template ${file} is named ${parsed.template.name}`)
-      return parsed.template
-    })
+    .map((file) => ({ file, text: readFileSync(join(dir, file), 'utf8') }))
+}
+
+function digestOf(files: TemplateFile[]): string {
+  const hash = createHash('sha256')
+  for (const { file, text } of files) hash.update(file).update('\0').update(text).update('\0')
+  return hash.digest('hex')
+}
+
+function parseFiles(files: TemplateFile[]): Template[] {
+  return files.map(({ file, text }) => {
+    const parsed = parseTemplate(parseYaml(text))
+    if (!parsed.ok) throw new Error(`template ${file}: ${parsed.errors.join('; ')}`)
+    if (`${parsed.template.name}.yaml` !== file) throw new Error(`template ${file} is named ${parsed.template.name}`)
+    return parsed.template
+  })
+}
+
+/** The built-in templates; a broken one is a bug of ours, so it stops the start with its file named. */
+export function builtinTemplates(dir = TEMPLATES_DIR, built = BUILT_TEMPLATES): Template[] {
+  const files = templateFiles(dir)
+  let saved: { digest?: unknown; templates?: Template[] } | undefined
+  try {
+    saved = JSON.parse(readFileSync(built, 'utf8')) as typeof saved
+  } catch {
+    // not built (run from source), or unreadable: parsed below
+  }
+  if (saved?.digest === digestOf(files) && Array.isArray(saved.templates)) return saved.templates
+  return parseFiles(files)
+}
+
+/** The build's step: parses and checks the built-in templates and writes them where builtinTemplates looks. */
+export function writeBuiltTemplates(dir = TEMPLATES_DIR, built = BUILT_TEMPLATES): string {
+  const files = templateFiles(dir)
+  writeFileSync(built, JSON.stringify({ digest: digestOf(files), templates: parseFiles(files) }))
+  return built
 }
 
 export class TemplateCatalogue {
