@@ -5,17 +5,22 @@ import ValidatorSelector from '@fastify/ajv-compiler'
 import SerializerSelector from '@fastify/fast-json-stringify-compiler'
 import type { FastifyServerOptions } from 'fastify'
 
-type Validator = ((data: unknown) => unknown) & { errors?: unknown }
+type Validator = ((data: unknown, context?: unknown) => unknown) & { errors?: unknown; schemaEnv?: unknown }
 
-/** A validator compiled on its first call; Fastify reads a failed validation's `errors` from the function it holds. */
+/**
+ * A validator compiled on its first call. Fastify reads a failed validation's `errors` from the function it holds, and
+ * gives an Ajv function (one with `schemaEnv`) the request as the value's parent, so that a coerced root value (a
+ * number for a string body) replaces the request's: the wrapper says it is one and passes the parent on.
+ */
 export function lazyValidator(compile: () => Validator): Validator {
   let compiled: Validator | undefined
-  const validate: Validator = (data) => {
+  const validate: Validator = (data, context) => {
     compiled ??= compile()
-    const result = compiled(data)
+    const result = compiled(data, context)
     validate.errors = compiled.errors
     return result
   }
+  validate.schemaEnv = true
   return validate
 }
 
