@@ -62,7 +62,7 @@ export function createTokenService(
   const { db, keyring } = deps
   const { waitMs } = deps.timing
   let soleProvider: { id: string | null; count: number; at: number; readAt: number } | undefined
-  const margins = new Map<string, { seconds: number | null; at: number }>()
+  const margins = new Map<string, { seconds: Promise<number | null>; at: number }>()
   const reader = createConnectionReader(db)
 
   async function resolveProvider(given: string | undefined): Promise<string> {
@@ -85,17 +85,23 @@ export function createTokenService(
     return soleProvider.id
   }
 
-  async function providerMargin(providerId: string): Promise<number | null> {
+  // concurrent reads share one query: when the entry expires under load, every request that missed the token cache
+  // at that moment waits for the same answer, instead of each sending its own
+  function providerMargin(providerId: string): Promise<number | null> {
     const now = Date.now()
     const known = margins.get(providerId)
-    if (known && now - known.at <= PROVIDER_MARGIN_TTL_MS) return known.seconds
-    const [row] = await db.sql.rows<{ seconds: number | null }>({
-      name: 'provider_margin',
-      text: 'SELECT refresh_margin_seconds AS seconds FROM providers WHERE id = $1',
-      values: [providerId],
-    })
-    const seconds = row?.seconds ?? null
-    margins.set(providerId, { seconds, at: now })
+    if (known && now - known.at >= 0 && now - known.at <= PROVIDER_MARGIN_TTL_MS) return known.seconds
+    const seconds = db.sql
+      .rows<{ seconds: number | null }>({
+        name: 'provider_margin',
+        text: 'SELECT refresh_margin_seconds AS seconds FROM providers WHERE id = $1',
+        values: [providerId],
+      })
+      .then(([row]) => row?.seconds ?? null)
+    const entry = { seconds, at: now }
+    margins.set(providerId, entry)
+    // a failed read is not kept: the next request asks again
+    seconds.catch(() => margins.get(providerId) === entry && margins.delete(providerId))
     return seconds
   }
 

@@ -14,7 +14,7 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   return (query as (...a: unknown[]) => unknown).apply(this, args)
 } as typeof query
 
-t.test('concurrent GET /tokens after the caches expire read the key and the connection once', async (t) => {
+t.test('concurrent GET /tokens after the caches expire read the key, the connection and the margin once', async (t) => {
   let clock = Date.now()
   const { app } = await build(t, { background: false, now: () => new Date(clock) })
   const providerId = await createProvider(app)
@@ -23,8 +23,8 @@ t.test('concurrent GET /tokens after the caches expire read the key and the conn
   const get = () => app.inject({ url: `/tokens/alice?provider=${providerId}`, headers: caller.headers })
   t.equal((await get()).statusCode, 200)
 
-  clock += 3_100 // past the token cache; the API key cache runs on the real clock
-  await new Promise((resolve) => setTimeout(resolve, 2_100))
+  clock += 3_100 // past the token cache; the API key cache (2 s) and the provider's margin (5 s) run on the real clock
+  await new Promise((resolve) => setTimeout(resolve, 5_100))
   statements.length = 0
   const answers = await Promise.all(Array.from({ length: 40 }, get))
   t.ok(
@@ -33,6 +33,11 @@ t.test('concurrent GET /tokens after the caches expire read the key and the conn
   )
   t.equal(statements.filter((text) => /api_clients/.test(text)).length, 1, 'one read of the API key')
   t.equal(statements.filter((text) => /FROM connections/.test(text)).length, 1, 'one read of the connection')
+  t.equal(
+    statements.filter((text) => /refresh_margin_seconds/.test(text)).length,
+    1,
+    "one read of the provider's margin",
+  )
 })
 
 t.test('cold GET /tokens for many users at once read their connections in a few statements', async (t) => {
