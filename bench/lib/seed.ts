@@ -18,13 +18,16 @@ export function syntheticConnectionId(n: number): string {
 }
 
 // Both 43 characters, the length of oidc-provider's opaque tokens: every ciphertext of a batch has one length.
-const accessToken = (n: number) => `bench-at-${String(n).padStart(7, '0')}-${'a'.repeat(26)}`
-const refreshToken = (n: number) => `bench-rt-${String(n).padStart(7, '0')}-${'r'.repeat(26)}`
+// (up to 99,999,999 connections)
+const accessToken = (n: number) => `bench-at-${String(n).padStart(8, '0')}-${'a'.repeat(25)}`
+const refreshToken = (n: number) => `bench-rt-${String(n).padStart(8, '0')}-${'r'.repeat(25)}`
 
 const insertBatch = `
   INSERT INTO connections (id, provider_id, user_id, status, access_token_enc, refresh_token_enc, token_type, scope,
                            expires_at, lifetime_seconds, next_refresh_at, updated_at)
-  SELECT md5('bench-connection-' || n)::uuid, $1, 'user-' || lpad(n::text, 7, '0'), 'active',
+  -- the user id of syntheticUserId (lpad would cut numbers longer than 7 digits)
+  SELECT md5('bench-connection-' || n)::uuid, $1, 'user-' || repeat('0', greatest(0, 7 - length(n::text))) || n::text,
+         'active',
          substring($2::bytea from (n - $4) * $5 + 1 for $5),
          substring($3::bytea from (n - $4) * $6 + 1 for $6),
          'Bearer', 'openid',
