@@ -21,6 +21,10 @@ const PURGE_AFTER_MS = 24 * 60 * 60 * 1000
 // how long a start link's view of its provider may lag a change made by another instance (this one's are seen at once)
 const PROVIDER_TTL_MS = 5_000
 
+// how long a caller's count of open flows is reused, counting on top of it the links this instance issued since
+const OPEN_FLOWS_TTL_MS = 2_000
+const AUTHORIZATION_ID = /^[A-Za-z0-9_-]{22}$/
+
 // Issuing a start link runs on the driver, not Prisma: it is a hot path for callers that start many flows.
 /** What issuing a start link needs of its provider. */
 type LinkProvider = Pick<Provider, 'id' | 'issuer' | 'scopes' | 'allowedScopes'>
@@ -34,9 +38,6 @@ const openFlowCount = {
   text: `SELECT count(*)::int AS open FROM authorization_requests
     WHERE client_id = $1 AND status IN ('created', 'started') AND expires_at > $2::timestamptz`,
 }
-// how long a caller's count of open flows is reused, counting on top of it the links this instance issued since
-const OPEN_FLOWS_TTL_MS = 2_000
-const AUTHORIZATION_ID = /^[A-Za-z0-9_-]{22}$/
 
 /** How a flow can end besides `connected`; these are the `error` values sent to returnTo. */
 export type FlowError =
