@@ -3,6 +3,7 @@
 // HTTP 200 or in fields of its own) into the standard shape, before openid-client reads them. Everything after this
 // (failure classification, storage) sees one dialect only.
 import type { ErrorRule, Template } from '../schemas/template.js'
+import { answerOf, responseOf, type ProviderAnswer, type ProviderHttp } from './http.js'
 
 export interface Dialect {
   bodyFormat: 'form' | 'json'
@@ -162,9 +163,14 @@ function expiresIn(value: unknown, unit: Dialect['expiresInUnit']): number | und
 
 /**
  * Wraps the fetch of one provider: token requests (a POST whose form has `grant_type`) go to the refresh endpoint
- * when the template has one, as JSON when it asks for it, and their answers come back translated.
+ * when the template has one, as JSON when it asks for it, and their answers come back translated. With the provider
+ * HTTP's `answer`, a translated answer is made a Response once.
  */
-export function withDialect(fetch: typeof globalThis.fetch, dialect: Dialect): typeof globalThis.fetch {
+export function withDialect(
+  http: Pick<ProviderHttp, 'fetch'> & Partial<Pick<ProviderHttp, 'answer'>>,
+  dialect: Dialect,
+): typeof globalThis.fetch {
+  const { fetch, answer } = http
   return async (input, init) => {
     const form = init?.body instanceof URLSearchParams ? init.body : undefined
     const grantType = form?.get('grant_type')
@@ -176,19 +182,25 @@ export function withDialect(fetch: typeof globalThis.fetch, dialect: Dialect): t
       headers.set('content-type', 'application/json')
       request = { ...init, headers, body: JSON.stringify(Object.fromEntries(form)) }
     }
-    return translated(await fetch(target, request), dialect)
+    const answered =
+      answer && (typeof target === 'string' || target instanceof URL)
+        ? await answer(target.toString(), request)
+        : await answerOf(await fetch(target, request))
+    return translated(answered, dialect)
   }
 }
 
-async function translated(response: Response, dialect: Dialect): Promise<Response> {
-  const text = await response.text()
-  const body = parseBody(text, response.headers.get('content-type') ?? '')
-  if (!body) return new Response(text, { status: response.status, headers: response.headers })
-  const answer = translateTokenAnswer(response.status, body, dialect)
-  const headers = new Headers(response.headers)
-  headers.set('content-type', 'application/json')
-  headers.delete('content-length')
-  return new Response(JSON.stringify(answer.body), { status: answer.status, headers })
+function translated(answer: ProviderAnswer, dialect: Dialect): Response {
+  const text = answer.body?.toString('utf8') ?? ''
+  const contentType = answer.headers['content-type']
+  const body = parseBody(text, (Array.isArray(contentType) ? contentType[0] : contentType) ?? '')
+  if (!body) return responseOf(answer)
+  const standard = translateTokenAnswer(answer.status, body, dialect)
+  return responseOf(answer, {
+    status: standard.status,
+    body: JSON.stringify(standard.body),
+    contentType: 'application/json',
+  })
 }
 
 /** A JSON object, or a form-encoded answer (GitHub's, unless JSON is asked for); undefined for anything else. */

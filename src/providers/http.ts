@@ -18,13 +18,34 @@ export interface ProviderFetchOptions {
   maxResponseBytes?: number
 }
 
+/** A provider's answer read whole, before it is made a Response. */
+export interface ProviderAnswer {
+  status: number
+  /** Names in lower case; a repeated header as a list. */
+  headers: Record<string, string | string[] | undefined>
+  /** null: a status that has no body (204, 304...). */
+  body: Buffer | null
+}
+
+/** The provider fetch, and the same request answered before it becomes a Response. */
+export interface ProviderHttp {
+  fetch: typeof globalThis.fetch
+  /**
+   * A wrapper that rewrites answers (the dialects) takes them from here and makes one Response, not two: each one,
+   * with its web streams and Headers, was a share of a scheduled refresh's CPU.
+   */
+  answer(input: string, init?: RequestInit): Promise<ProviderAnswer>
+}
+
 export function createProviderFetch(options: ProviderFetchOptions = {}): typeof globalThis.fetch {
+  return createProviderHttp(options).fetch
+}
+
+export function createProviderHttp(options: ProviderFetchOptions = {}): ProviderHttp {
   let dispatcher: Agent | undefined
   const limit = options.maxResponseBytes ?? MAX_RESPONSE_BYTES
 
-  return async (input, init = {}) => {
-    // openid-client passes a URL string; anything else takes the standard path
-    if (input instanceof Request) return globalThis.fetch(input, init)
+  async function answer(input: string, init: RequestInit = {}): Promise<ProviderAnswer> {
     const signal = init.signal ?? undefined
     // undici's request does not decode bodies: ask for none encoded
     const headers: Record<string, string> = { 'accept-encoding': 'identity' }
@@ -39,7 +60,7 @@ export function createProviderFetch(options: ProviderFetchOptions = {}): typeof 
       body = init.body
       if (typeof body === 'string') headers['content-type'] ??= 'text/plain;charset=UTF-8'
     } else if (init.body != null) {
-      return globalThis.fetch(input, init)
+      return answerOf(await globalThis.fetch(input, init))
     }
     try {
       const { Agent, request } = await loadUndici()
@@ -61,18 +82,55 @@ export function createProviderFetch(options: ProviderFetchOptions = {}): typeof 
         }
         chunks.push(chunk as Buffer)
       }
-      const responseHeaders = new Headers()
-      for (const [name, value] of Object.entries(answer.headers)) {
-        if (Array.isArray(value)) for (const item of value) responseHeaders.append(name, item)
-        else if (value !== undefined) responseHeaders.set(name, value)
-      }
-      return new Response(NULL_BODY.has(answer.statusCode) ? null : Buffer.concat(chunks, size), {
+      return {
         status: answer.statusCode,
-        headers: responseHeaders,
-      })
+        headers: answer.headers,
+        body: NULL_BODY.has(answer.statusCode) ? null : Buffer.concat(chunks, size),
+      }
     } catch (err) {
       if (signal?.aborted) throw signal.reason
       throw new TypeError('fetch failed', { cause: err })
     }
+  }
+
+  return {
+    answer,
+    async fetch(input, init = {}) {
+      // openid-client passes a URL string; anything else takes the standard path
+      if (typeof input !== 'string' && !(input instanceof URL)) return globalThis.fetch(input, init)
+      return responseOf(await answer(input.toString(), init))
+    },
+  }
+}
+
+/** The Response openid-client is handed: with another status and body in place of the answer's, when given. */
+export function responseOf(
+  { status, headers, body }: ProviderAnswer,
+  replaced?: { status: number; body: string; contentType: string },
+): Response {
+  const pairs: [string, string][] = []
+  for (const [name, value] of Object.entries(headers)) {
+    if (replaced && (name === 'content-type' || name === 'content-length')) continue
+    if (Array.isArray(value)) for (const item of value) pairs.push([name, item])
+    else if (value !== undefined) pairs.push([name, value])
+  }
+  if (replaced) pairs.push(['content-type', replaced.contentType])
+  return replaced
+    ? new Response(replaced.body, { status: replaced.status, headers: pairs })
+    : new Response(body, { status, headers: pairs })
+}
+
+/** A Response read whole, as `answer` gives it. */
+export async function answerOf(response: Response): Promise<ProviderAnswer> {
+  const headers: Record<string, string | string[]> = {}
+  response.headers.forEach((value, name) => {
+    headers[name] = value
+  })
+  const cookies = response.headers.getSetCookie()
+  if (cookies.length > 0) headers['set-cookie'] = cookies
+  return {
+    status: response.status,
+    headers,
+    body: NULL_BODY.has(response.status) ? null : Buffer.from(await response.arrayBuffer()),
   }
 }

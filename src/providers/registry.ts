@@ -4,7 +4,7 @@ import type { Provider } from '../db/generated/client.js'
 import type { Logger } from 'pino'
 import { plainClientSecretBasic, privateKeyJwt } from './client-auth.js'
 import { dialectOf, withDialect, type Dialect } from './dialect.js'
-import { createProviderFetch } from './http.js'
+import { createProviderHttp, type ProviderHttp } from './http.js'
 import type { TemplateCatalogue } from './templates/catalogue.js'
 import { isHttpsOrLoopback, isLoopback } from '../urls/rules.js'
 
@@ -34,17 +34,18 @@ export const privateKeyContext = (providerId: string) => cipherContext('provider
 export class ProviderRegistry {
   readonly #options: RegistryOptions
   readonly #cache = new Map<string, { version: number; config: Promise<client.Configuration> }>()
-  readonly #fetch: typeof globalThis.fetch
+  readonly #http: Pick<ProviderHttp, 'fetch'> & Partial<Pick<ProviderHttp, 'answer'>>
   readonly #invalidated: ((providerId: string) => void)[] = []
 
   constructor(options: RegistryOptions) {
     this.#options = options
-    this.#fetch = options.fetch ?? createProviderFetch()
+    // a fetch given by a test is used as it is
+    this.#http = options.fetch ? { fetch: options.fetch } : createProviderHttp()
   }
 
   /** Every call to a provider goes through this fetch (the provider check too). */
   get fetch(): typeof globalThis.fetch {
-    return this.#fetch
+    return this.#http.fetch
   }
 
   /** How the provider speaks OAuth: its template's dialect, or plain RFC 6749. */
@@ -128,7 +129,7 @@ export class ProviderRegistry {
             : template?.basicCredentials === 'plain'
               ? plainClientSecretBasic(secret)
               : client.ClientSecretBasic(secret)
-    const fetch = withDialect(this.#fetch, dialectOf(template))
+    const fetch = withDialect(this.#http, dialectOf(template))
     let config: client.Configuration
     if (provider.issuer) {
       config = await this.#discover(provider, auth, fetch)

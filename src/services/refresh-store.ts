@@ -3,8 +3,13 @@
 import type * as client from 'openid-client'
 import { Secret } from '../crypto/secret.js'
 import { recordAudit, type Actor } from '../db/audit.js'
-import type { Db } from '../db/client.js'
-import { storeRefreshed, storeRefreshFailure, type ConnectionWithProvider } from '../db/connections/index.js'
+import {
+  createRefreshWriter,
+  storeRefreshed,
+  storeRefreshFailure,
+  type ConnectionWithProvider,
+  type RefreshedWrite,
+} from '../db/connections/index.js'
 import type { Connection } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
 import { metadataOf } from '../providers/dialect.js'
@@ -43,6 +48,7 @@ const STORE_TRANSACTION = { maxWait: 10_000, timeout: 15_000 }
 
 export function createRefreshOutcomes(deps: Pick<Deps, 'db' | 'keyring' | 'config' | 'providers'>) {
   const { db, keyring } = deps
+  const writer = createRefreshWriter(db)
 
   /** Stores new tokens; a response without refresh_token keeps the stored one. */
   async function succeeded(hold: LeaseHold, response: client.TokenEndpointResponse, now: Date): Promise<Connection> {
@@ -84,15 +90,16 @@ export function createRefreshOutcomes(deps: Pick<Deps, 'db' | 'keyring' | 'confi
     }
     const recovered = row.failureCount >= FAILURES_BEFORE_NOTICE
     const credentialsCleared = provider.credentialsStatus !== 'ok'
-    const store = async (on: Db) => {
-      const saved = await storeRefreshed(on, { id: row.id, owner }, fields, audit)
+    const write: RefreshedWrite = { lease: { id: row.id, owner }, fields, audit }
+    const stored = (saved: Connection | null | undefined) => {
       if (!saved) throw new LeaseLostError()
       return saved
     }
-    // the common case is one statement; an event or a provider change goes with it in one transaction
-    if (!recovered && !credentialsCleared) return store(db)
+    // the common case is a share of one statement (refreshes that end together are stored together); an event or
+    // a provider change goes with it in one transaction
+    if (!recovered && !credentialsCleared) return stored(await writer.store(write))
     return db.transaction(async (tx) => {
-      const saved = await store(tx)
+      const saved = stored((await storeRefreshed(tx, [write]))[0])
       if (recovered) {
         await emitConnectionEvent(tx, event(saved, 'connection.recovered', { failures: row.failureCount }), now)
       }

@@ -21,6 +21,17 @@ t.test('each encryption uses a fresh nonce', async (t) => {
   t.not(a.subarray(4, 16).toString('hex'), b.subarray(4, 16).toString('hex'), 'the IVs differ')
 })
 
+t.test('IVs stay distinct over many encryptions, across rings and past each block of random bytes', async (t) => {
+  const rings = [new Keyring([testKeys.primary]), new Keyring([testKeys.primary])]
+  const ivs = new Set<string>()
+  for (let i = 0; i < 2_000; i++) {
+    const sealed = Buffer.from((rings[i % 2] as Keyring).encrypt('same', context))
+    ivs.add(sealed.subarray(4, 16).toString('hex'))
+  }
+  t.equal(ivs.size, 2_000, 'no IV used twice')
+  t.notOk(ivs.has('00'.repeat(12)), 'no IV of zeros')
+})
+
 t.test('a flipped bit anywhere is rejected', async (t) => {
   const ring = new Keyring([testKeys.primary])
   const sealed = ring.encrypt('refresh-token-value', context)

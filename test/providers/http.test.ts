@@ -1,7 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import { createProviderFetch } from '../../src/providers/http.js'
+import { dialectOf, withDialect } from '../../src/providers/dialect.js'
+import { createProviderFetch, createProviderHttp } from '../../src/providers/http.js'
+import type { Template } from '../../src/schemas/template.js'
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void
 
@@ -95,4 +97,51 @@ t.test('fails like fetch: unreachable, too large, timed out', async (t) => {
   const started = Date.now()
   await t.rejects(fetch(`${base}/slow`, { signal: AbortSignal.timeout(200) }), { name: 'TimeoutError' })
   t.ok(Date.now() - started < 5_000, 'the signal ends it')
+})
+
+t.test("a dialect's token answers through `answer` are rewritten into one standard Response", async (t) => {
+  const base = await serve(t, (req, _body, res) => {
+    if (req.url === '/form') {
+      // GitHub's way: form-encoded, scopes joined by commas
+      res.setHeader('content-type', 'application/x-www-form-urlencoded; charset=utf-8')
+      res.setHeader('set-cookie', ['a=1', 'b=2'])
+      res.setHeader('retry-after', '3')
+      res.end('access_token=at-1&scope=repo%2Cuser&token_type=bearer')
+    } else if (req.url === '/error-in-200') {
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify({ error: 'bad_verification_code', error_description: 'expired' }))
+    } else if (req.url === '/empty') {
+      res.writeHead(204).end()
+    } else {
+      res.writeHead(502, { 'content-type': 'text/html' }).end('<html>bad gateway</html>')
+    }
+  })
+  const http = createProviderHttp()
+  const fetch = withDialect(http, dialectOf({ grantedScopeSeparator: ',' } as Template))
+  const post = (path: string) =>
+    fetch(`${base}${path}`, {
+      method: 'POST',
+      body: new URLSearchParams({ grant_type: 'authorization_code', code: 'c' }),
+    })
+
+  const form = await post('/form')
+  t.ok(form instanceof Response)
+  t.equal(form.status, 200)
+  t.equal(form.headers.get('content-type'), 'application/json', 'now JSON')
+  t.same(await form.json(), { access_token: 'at-1', scope: 'repo user', token_type: 'bearer' })
+  t.same(form.headers.getSetCookie(), ['a=1', 'b=2'], "the provider's other headers kept")
+  t.equal(form.headers.get('retry-after'), '3')
+
+  const error = await post('/error-in-200')
+  t.equal(error.status, 400, 'an error in a 200 is an error')
+  t.equal(((await error.json()) as { error: string }).error, 'bad_verification_code')
+
+  const empty = await post('/empty')
+  t.equal(empty.status, 204)
+  t.equal(empty.body, null)
+
+  const html = await post('/other')
+  t.equal(html.status, 502, 'what is not a token answer passes as it came')
+  t.equal(await html.text(), '<html>bad gateway</html>')
+  t.equal(html.headers.get('content-type'), 'text/html')
 })

@@ -3,6 +3,7 @@
 export * from './expiry.js'
 export * from './leases.js'
 export * from './reads.js'
+export * from './refresh-writer.js'
 export * from './rows.js'
 export * from './views.js'
 export * from './writes.js'

@@ -107,76 +107,91 @@ export interface RefreshedFields {
   refreshTokenExpiresAt: Date | null | undefined
 }
 
-// The new tokens, the released lease and the audit entry in one statement (atomic, one round trip): a refresh is
-// the broker's most frequent write.
+/** One refresh's outcome to store: its lease, what it stores, and its audit entry. */
+export interface RefreshedWrite {
+  lease: { id: string; owner: string }
+  fields: RefreshedFields
+  audit: { actor: Actor; detail: Prisma.InputJsonObject }
+}
+
+// The new tokens, the released lease and the audit entry of each refresh in one statement (atomic, one round trip,
+// however many refreshes it stores): a refresh is the broker's most frequent write. Each row is stored only where its
+// lease is still held; `stored_for` names the lease a returned row was stored under.
 const refreshed = {
-  name: 'connection_store_refreshed',
+  name: 'connections_store_refreshed',
   text: `
-    WITH saved AS (
-      UPDATE connections SET
-        access_token_enc = $3,
-        refresh_token_enc = COALESCE($4, refresh_token_enc),
-        token_type = $5,
-        scope = $6,
-        expires_at = $7,
-        lifetime_seconds = $8,
-        next_refresh_at = $9,
-        last_refreshed_at = $10,
+    WITH outcome AS (
+      SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[], $4::bytea[], $5::text[], $6::text[],
+        $7::timestamptz[], $8::integer[], $9::timestamptz[], $10::timestamptz[], $11::text[], $12::jsonb[],
+        $13::jsonb[], $14::boolean[], $15::timestamptz[])
+        AS o(id, owner, access_token_enc, refresh_token_enc, token_type, scope, expires_at, lifetime_seconds,
+          next_refresh_at, refreshed_at, actor, detail, metadata, sets_expiry, refresh_token_expires_at)
+    ), saved AS (
+      UPDATE connections c SET
+        access_token_enc = o.access_token_enc,
+        refresh_token_enc = COALESCE(o.refresh_token_enc, c.refresh_token_enc),
+        token_type = o.token_type,
+        scope = o.scope,
+        expires_at = o.expires_at,
+        lifetime_seconds = o.lifetime_seconds,
+        next_refresh_at = o.next_refresh_at,
+        last_refreshed_at = o.refreshed_at,
         failure_count = 0,
         last_error = NULL,
         last_error_at = NULL,
         lease_owner = NULL,
         lease_expires_at = NULL,
-        version = version + 1,
-        updated_at = $11,
-        metadata = COALESCE(metadata, '{}'::jsonb) || $14::jsonb,
-        refresh_token_expires_at = CASE WHEN $15::boolean THEN $16::timestamptz ELSE refresh_token_expires_at END,
+        version = c.version + 1,
+        updated_at = $16,
+        metadata = COALESCE(c.metadata, '{}'::jsonb) || o.metadata,
+        refresh_token_expires_at = CASE WHEN o.sets_expiry THEN o.refresh_token_expires_at
+          ELSE c.refresh_token_expires_at END,
         expiry_warned_at = CASE
-          WHEN $15::boolean AND $16::timestamptz IS DISTINCT FROM refresh_token_expires_at THEN NULL
-          ELSE expiry_warned_at END
-      WHERE id = $1::uuid AND lease_owner = $2
-      RETURNING *
+          WHEN o.sets_expiry AND o.refresh_token_expires_at IS DISTINCT FROM c.refresh_token_expires_at THEN NULL
+          ELSE c.expiry_warned_at END
+      FROM outcome o
+      WHERE c.id = o.id AND c.lease_owner = o.owner
+      RETURNING c.*, o.owner AS stored_for, o.actor AS audit_actor, o.detail AS audit_detail
     ), audit AS (
       INSERT INTO audit_events (actor, action, subject_type, subject_id, namespace, provider_id, user_id, detail)
-      SELECT $12, 'connection.refreshed', 'connection', saved.id::text, saved.namespace, saved.provider_id,
-        saved.user_id, $13::jsonb
+      SELECT audit_actor, 'connection.refreshed', 'connection', id::text, namespace, provider_id, user_id, audit_detail
       FROM saved
     )
     SELECT * FROM saved`,
 }
 
 /**
- * Stores a refresh's new tokens and its audit entry, releasing the lease, if `owner` still holds it: the stored row,
- * or null when the lease was taken over.
+ * Stores refreshes' new tokens and their audit entries, releasing each lease that its writer still holds, in one
+ * statement: for each write in order, the stored row, or null where the lease was taken over.
  */
-export async function storeRefreshed(
-  db: Db,
-  lease: { id: string; owner: string },
-  fields: RefreshedFields,
-  audit: { actor: Actor; detail: Prisma.InputJsonObject },
-): Promise<Connection | null> {
-  const [saved] = await db.sql.rows<ConnectionRow>({
+export async function storeRefreshed(db: Db, writes: readonly RefreshedWrite[]): Promise<Array<Connection | null>> {
+  const column = <T>(value: (write: RefreshedWrite) => T) => writes.map(value)
+  const rows = await db.sql.rows<ConnectionRow & { stored_for: string }>({
     ...refreshed,
     values: [
-      lease.id,
-      lease.owner,
-      fields.accessTokenEnc,
-      fields.refreshTokenEnc,
-      fields.tokenType,
-      fields.scope,
-      fields.expiresAt,
-      fields.lifetimeSeconds,
-      fields.nextRefreshAt,
-      fields.refreshedAt,
+      column((w) => w.lease.id),
+      column((w) => w.lease.owner),
+      column((w) => w.fields.accessTokenEnc),
+      column((w) => w.fields.refreshTokenEnc),
+      column((w) => w.fields.tokenType),
+      column((w) => w.fields.scope),
+      column((w) => w.fields.expiresAt),
+      column((w) => w.fields.lifetimeSeconds),
+      column((w) => w.fields.nextRefreshAt),
+      column((w) => w.fields.refreshedAt),
+      column((w) => w.audit.actor),
+      column((w) => JSON.stringify(w.audit.detail)),
+      column((w) => JSON.stringify(w.fields.metadata)),
+      column((w) => w.fields.refreshTokenExpiresAt !== undefined),
+      column((w) => w.fields.refreshTokenExpiresAt ?? null),
       new Date(),
-      audit.actor,
-      JSON.stringify(audit.detail),
-      JSON.stringify(fields.metadata),
-      fields.refreshTokenExpiresAt !== undefined,
-      fields.refreshTokenExpiresAt ?? null,
     ],
   })
-  return saved ? toConnection(saved) : null
+  const stored = new Map(rows.map((row) => [`${row.id} ${row.stored_for}`, row]))
+  return writes.map(({ lease }) => {
+    const row = stored.get(`${lease.id} ${lease.owner}`)
+    return row ? toConnection(row) : null
+  })
 }
 
 /** What a failed refresh records. */

@@ -1,0 +1,112 @@
+// Refreshes that end together are stored together: one statement for many outcomes, and each outcome still gets its
+// own answer (its row, null when its lease was taken over, or its own error).
+import { randomUUID } from 'node:crypto'
+import pg from 'pg'
+import t from 'tap'
+import { createRefreshWriter, MAX_STORE_BATCH, type RefreshedWrite } from '../../src/db/connections/index.js'
+import { openAccessToken, openRefreshToken, sealTokens } from '../../src/services/connection-tokens.js'
+import { Secret } from '../../src/crypto/secret.js'
+import { build } from '../helper.js'
+import { createProvider, seedConnection } from '../support/fixtures.js'
+
+const stores: string[] = []
+const query = pg.Client.prototype.query
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  const [first] = args as [string | { text: string }]
+  const text = typeof first === 'string' ? first : first.text
+  if (/UPDATE connections c SET/.test(text)) stores.push(text)
+  return (query as (...a: unknown[]) => unknown).apply(this, args)
+} as typeof query
+
+async function setup(t: { teardown(fn: () => unknown): void }, count: number) {
+  const { app } = await build(t, { background: false })
+  const providerId = await createProvider(app)
+  const { db, keyring } = app.deps
+  const leases = []
+  for (let i = 0; i < count; i++) {
+    const { id, refreshToken } = await seedConnection(app, { providerId, userId: `user-${i}` })
+    const owner = `test/${randomUUID()}`
+    await db.prisma.connection.update({
+      where: { id },
+      data: { leaseOwner: owner, leaseExpiresAt: new Date(Date.now() + 60_000) },
+    })
+    leases.push({ id, owner, refreshToken })
+  }
+  const writeFor = (lease: { id: string; owner: string }, i: number, scope = 'openid'): RefreshedWrite => {
+    const sealed = sealTokens(keyring, lease.id, {
+      accessToken: new Secret(`new-at-${i}`),
+      refreshToken: i % 2 === 0 ? new Secret(`new-rt-${i}`) : undefined,
+      tokenType: 'Bearer',
+    })
+    return {
+      lease,
+      fields: {
+        accessTokenEnc: sealed.accessTokenEnc,
+        refreshTokenEnc: sealed.refreshTokenEnc ?? null,
+        tokenType: 'Bearer',
+        scope,
+        metadata: { round: String(i) },
+        expiresAt: new Date(Date.now() + 3600_000),
+        lifetimeSeconds: 3600,
+        nextRefreshAt: new Date(Date.now() + 3000_000),
+        refreshedAt: new Date(),
+        refreshTokenExpiresAt: undefined,
+      },
+      audit: { actor: 'system', detail: { trigger: 'scheduler', i } },
+    }
+  }
+  return { app, db, keyring, leases, writeFor, writer: createRefreshWriter(db) }
+}
+
+t.test('outcomes stored at once go in a few statements, each with its own row and audit entry', async (t) => {
+  const count = MAX_STORE_BATCH + 36
+  const { app, db, keyring, leases, writeFor, writer } = await setup(t, count)
+  stores.length = 0
+  const saved = await Promise.all(leases.map((lease, i) => writer.store(writeFor(lease, i))))
+  t.ok(stores.length >= 2 && stores.length <= 4, `${count} outcomes in ${stores.length} statements`)
+
+  for (const [i, lease] of leases.entries()) {
+    const row = saved[i]
+    t.equal(row?.id, lease.id, `outcome ${i}: its own row`)
+    if (!row) continue
+    t.equal(openAccessToken(keyring, row).reveal(), `new-at-${i}`)
+    const expected = i % 2 === 0 ? `new-rt-${i}` : lease.refreshToken
+    t.equal(openRefreshToken(keyring, row)?.reveal(), expected, 'rotated, or the stored one kept')
+    t.equal(row.leaseOwner, null, 'lease released')
+    t.same(row.metadata, { round: String(i) })
+  }
+  const audit = await db.prisma.auditEvent.findMany({ where: { action: 'connection.refreshed' } })
+  t.equal(audit.length, count, 'one audit entry each')
+  t.ok(
+    audit.every((entry) => {
+      const i = leases.findIndex((lease) => lease.id === entry.subjectId)
+      return i >= 0 && (entry.detail as { i: number }).i === i
+    }),
+    "each entry is its own refresh's",
+  )
+  await app.close()
+})
+
+t.test('a lease taken over, or an outcome the database refuses, fails alone in its batch', async (t) => {
+  const { db, keyring, leases, writeFor, writer } = await setup(t, 6)
+  const [first, second] = leases as [(typeof leases)[0], (typeof leases)[0]]
+  await db.prisma.connection.update({ where: { id: first.id }, data: { leaseOwner: 'elsewhere/1' } })
+  stores.length = 0
+  const answers = await Promise.allSettled(
+    // Postgres text cannot hold NUL: the second outcome's scope is refused
+    leases.map((lease, i) => writer.store(writeFor(lease, i, i === 1 ? 'open\u0000id' : 'openid'))),
+  )
+  t.ok(stores.length >= 2, 'the failed statement was followed by one per outcome')
+  t.same(answers[0], { status: 'fulfilled', value: null }, 'lease taken over: null')
+  t.equal(answers[1]?.status, 'rejected', 'the refused outcome: its own error')
+  for (const i of [2, 3, 4, 5]) {
+    const answer = answers[i]
+    t.equal(answer?.status === 'fulfilled' && answer.value?.id, leases[i]?.id, `outcome ${i} stored`)
+  }
+  const kept = await db.prisma.connection.findUniqueOrThrow({ where: { id: first.id } })
+  t.equal(kept.leaseOwner, 'elsewhere/1', "the other owner's lease stays")
+  t.equal(openRefreshToken(keyring, kept)?.reveal(), first.refreshToken, 'and its tokens')
+  const refused = await db.prisma.connection.findUniqueOrThrow({ where: { id: second.id } })
+  t.equal(refused.leaseOwner, second.owner, 'the refused outcome left its row as it was')
+  t.equal(await db.prisma.auditEvent.count({ where: { action: 'connection.refreshed' } }), 4)
+})
