@@ -1,4 +1,5 @@
 // npm run bench [-- --quick] [--no-build] [--profile] [--only=refresh,http,growth] [--scenarios=hot,cold,authorizations]
+//   [--node-flags="--max-semi-space-size=16"]
 // npm run bench -- --render: rewrites bench/results.md from bench/results.json and bench/profile-notes.md, measuring nothing
 //
 // Builds the broker, then in one run: its own Postgres database, oidc-provider, the broker from dist/ as a production
@@ -50,6 +51,11 @@ const pickedScenarios = argv
   ?.slice('--scenarios='.length)
   .split(',')
 
+// Node flags for every server the bench starts (baseline, ceiling, brokers), as a comparison of runtime settings
+const nodeFlags = (argv.find((arg) => arg.startsWith('--node-flags='))?.slice('--node-flags='.length) ?? '')
+  .split(' ')
+  .filter(Boolean)
+
 const plan = quick
   ? { rounds: 1, warmupS: 1, durationS: 2, coldRequests: 1_500, growthLarge: 50_000, growthSample: 1_500 }
   : { rounds: 5, warmupS: 2, durationS: 5, coldRequests: 9_900, growthLarge: 10_000_000, growthSample: 9_900 }
@@ -79,7 +85,7 @@ const settings = {
   growthBrokers: quick ? 1 : 3,
   logLevel: 'warn',
   refreshIntervalSeconds: 1,
-  nodeFlags: profile ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, 'profiles')}`] : [],
+  nodeFlags: [...nodeFlags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, 'profiles')}`] : [])],
 }
 // the broker keeps a served token 3 s: a cold read must not meet a user requested less than that ago
 const TOKEN_CACHE_SECONDS = 3
@@ -561,7 +567,8 @@ try {
   const results = await main()
   await cleanup()
   // only a full run of every scenario from a fresh build replaces the committed results
-  const official = !quick && !only && !profile && !pickedScenarios && !argv.includes('--no-build')
+  const official =
+    !quick && !only && !profile && !pickedScenarios && nodeFlags.length === 0 && !argv.includes('--no-build')
   const base = official ? join(root, 'bench', 'results') : join(workDir, `results-${results.mode}`)
   const markdown = writeResults(results, {
     md: `${base}.md`,

@@ -117,8 +117,10 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installErrorHandler(app)
   guardInputs(app)
   closeAfterEarlyAnswer(app)
-  app.addHook('onRequest', async (request, reply) => {
+  // hooks on every request take a callback, not a promise: one less promise and microtask per request
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
 
   const keyring = new Keyring(config.ENCRYPTION_KEYS)

@@ -197,6 +197,8 @@ export function evaluateTargets(
 export function renderMarkdown(results: Results, notes: string): string {
   const { machine } = results
   const load = (values: number[]) => values.map((v) => v.toFixed(2)).join(' / ')
+  const flags =
+    (results.settings.nodeFlags as string[] | undefined)?.filter((flag) => !flag.startsWith('--cpu-prof')) ?? []
   const lines = [
     '# Benchmarks',
     '',
@@ -204,7 +206,8 @@ export function renderMarkdown(results: Results, notes: string): string {
       `\`${results.commit}\` (Node ${machine.node}, ${machine.cpus} cores, ${n(results.wallSeconds)} s). Load average ` +
       `(1/5/15 min) before: ${load(machine.loadBefore)}, after: ${load(machine.loadAfter)}. Everything shares the ` +
       'machine (load generator, broker, baseline, Postgres, provider), so absolute figures are noisy; each ratio ' +
-      'compares measurements taken in the same round, minutes apart at most.',
+      'compares measurements taken in the same round, minutes apart at most.' +
+      (flags.length > 0 ? ` Every server ran with \`${flags.join(' ')}\` (the start row excepted).` : ''),
     '',
     `## HTTP, ${results.scenarios[0]?.connections ?? 100} connections`,
     '',

@@ -28,8 +28,9 @@ export function connectionTimeouts(
  * long as the client takes to send it.
  */
 export function closeAfterEarlyAnswer(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     // light-my-request's requests (app.inject) have no `complete`: only a real socket has a body still to come
     if (request.raw.complete === false) reply.header('connection', 'close')
+    done(null, payload)
   })
 }

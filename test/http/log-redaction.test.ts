@@ -133,3 +133,26 @@ t.test('a whole flow, token requests and refreshes leave no secret in the log', 
     t.notOk(text.includes(value), `${name} is not in the log`)
   }
 })
+
+t.test('censoring copies what it censors: the logged objects stay as they were', async (t) => {
+  const { app, logs } = await build(t, { config: { LOG_LEVEL: 'info' } })
+  const headers = { authorization: 'Bearer live-key', accept: 'application/json' }
+  const answer = { status: 400, body: { error: 'invalid_grant', refresh_token: 'rt-in-a-body' }, headers }
+  const failure = Object.assign(new Error('refused'), { refresh_token: 'rt-on-an-error' })
+  app.log.info({ answer, failure, plain: { provider: 'acme' } }, 'answer')
+  app.log.child({ token: 'bound-token', connectionId: 'c-1' }).info('bound')
+  t.equal(headers.authorization, 'Bearer live-key', 'headers unchanged')
+  t.equal(answer.body.refresh_token, 'rt-in-a-body', 'body unchanged')
+  t.equal(failure.refresh_token, 'rt-on-an-error', 'error unchanged')
+  for (const value of ['live-key', 'rt-in-a-body', 'rt-on-an-error', 'bound-token']) {
+    t.notOk(logs.text.includes(value), `${value}: not in the log`)
+  }
+  const line = logs.lines
+    .map((text) => JSON.parse(text) as Record<string, unknown>)
+    .find((entry) => entry.msg === 'answer') as
+    { answer: { headers: Record<string, string> }; plain: unknown } | undefined
+  t.equal(line?.answer.headers.accept, 'application/json', 'what is not secret stays')
+  t.equal(line?.answer.headers.authorization, '[redacted]')
+  t.same(line?.plain, { provider: 'acme' })
+  t.match(logs.text, /"connectionId":"c-1"/)
+})
