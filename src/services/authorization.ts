@@ -20,7 +20,6 @@ import { assertScopesAllowed } from './scopes.js'
 const PURGE_AFTER_MS = 24 * 60 * 60 * 1000
 // how long a start link's view of its provider may lag a change made by another instance (this one's are seen at once)
 const PROVIDER_TTL_MS = 5_000
-
 // how long a caller's count of open flows is reused, counting on top of it the links this instance issued since
 const OPEN_FLOWS_TTL_MS = 2_000
 const AUTHORIZATION_ID = /^[A-Za-z0-9_-]{22}$/
