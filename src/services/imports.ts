@@ -27,6 +27,7 @@ import { emitConnectionEvent } from '../webhooks/outbox.js'
 import { sealTokens, type GrantedTokens } from './connection-tokens.js'
 import { grantFailureError } from './grant-failures.js'
 import { nextRefreshAt, refreshTokenExpiresIn, refreshTokenExpiry, tokenLifetime } from './refresh-policy.js'
+import { storeWithPatience } from './store-patience.js'
 
 /** An imported access token is used as it is only if it stays valid this long; otherwise the broker refreshes. */
 export const USABLE_ACCESS_TOKEN_SECONDS = 60
@@ -37,7 +38,7 @@ export interface ImportOutcome {
   refreshed: boolean
 }
 
-type ImportDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config' | 'now'>
+type ImportDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config' | 'now' | 'log'>
 
 const digestOf = (refreshToken: string) => new Uint8Array(createHash('sha256').update(refreshToken, 'utf8').digest())
 const sameDigest = (a: Uint8Array | null, b: Uint8Array) => a !== null && a.length === b.length && timingSafeEqual(a, b)
@@ -170,17 +171,29 @@ export function createImports(deps: ImportDeps, options: { onChange?: (connectio
       return { kind: 'unchanged', connectionId: found.id, refreshed: false }
     }
     const obtained = await tokensFor(provider, item)
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const outcome = await db.transaction((tx) => write(tx, key, provider, item, obtained, digest))
-        options.onChange?.(key)
-        return outcome
-      } catch (err) {
-        // the same user imported twice at one moment: the retry finds and locks the row
-        if (attempt < 3 && isUniqueViolation(err)) continue
-        throw err
+    const store = async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await db.transaction((tx) => write(tx, key, provider, item, obtained, digest))
+        } catch (err) {
+          // the same user imported twice at one moment: the retry finds and locks the row
+          if (attempt < 3 && isUniqueViolation(err)) continue
+          throw err
+        }
       }
     }
+    // refreshed just now, the provider may have rotated the imported token: the new one exists only here, so its
+    // write waits for a database it cannot reach, as a refresh's does (an import sent again meanwhile finds the
+    // imported token's digest and leaves the connection alone)
+    const outcome = obtained.refreshed
+      ? await storeWithPatience(store, {
+          log: deps.log,
+          what: 'storing an imported connection',
+          final: (err) => err instanceof BrokerError,
+        })
+      : await store()
+    options.onChange?.(key)
+    return outcome
   }
 
   async function refused(item: ImportBody, err: BrokerError): Promise<void> {

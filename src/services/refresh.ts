@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises'
 import * as client from 'openid-client'
 import type { Secret } from '../crypto/secret.js'
 import type { Actor } from '../db/audit.js'
@@ -9,7 +8,6 @@ import {
   type ConnectionKey,
   type ConnectionWithProvider,
 } from '../db/connections/index.js'
-import { isDatabaseUnavailable } from '../db/errors.js'
 import type { Connection } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
 import { BrokerError, notFound, providerUnavailable, reauthorizationRequired } from '../errors.js'
@@ -19,6 +17,7 @@ import { openRefreshToken } from './connection-tokens.js'
 import { withClientSecretRotation } from './provider-credentials.js'
 import { createRefreshOutcomes, LeaseLostError, type LeaseHold, type RefreshTrigger } from './refresh-store.js'
 import { backoffSeconds, satisfies, shouldRefresh, type RefreshNeed } from './refresh-rules.js'
+import { storeWithPatience } from './store-patience.js'
 
 export { FAILURES_BEFORE_NOTICE, type RefreshTrigger } from './refresh-store.js'
 
@@ -81,9 +80,6 @@ type RefreshDeps = Pick<
   Deps,
   'db' | 'keyring' | 'providers' | 'metrics' | 'now' | 'instanceId' | 'log' | 'config' | 'timing'
 >
-
-const STORE_ATTEMPTS = 3
-const STORE_PATIENCE_MS = 5 * 60_000
 
 /**
  * Refreshes connections: one refresh per connection in this process (callers join the one in flight), one
@@ -233,27 +229,21 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
     outcome: string,
     store: () => Promise<T>,
   ): Promise<T | null> {
-    const started = Date.now()
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const stored = await store()
-        metrics.refreshes.inc({ trigger, outcome })
-        return stored
-      } catch (err) {
-        if (err instanceof LeaseLostError) {
-          metrics.refreshes.inc({ trigger, outcome: 'lease_lost' })
-          log.error({ outcome }, 'refresh outcome not stored: the lease was taken over')
-          return null
-        }
-        const unavailable = isDatabaseUnavailable(err)
-        if (unavailable ? Date.now() - started >= STORE_PATIENCE_MS : attempt >= STORE_ATTEMPTS) throw err
-        if (!unavailable || attempt === 1 || attempt % 30 === 0) {
-          log.warn({ err, attempt }, 'storing a refresh outcome failed; retrying')
-        }
-        // the lease may expire meanwhile: the write still checks it is ours, and while the database is down no
-        // other instance can take it, so retrying often gets the new tokens stored first once it is back
-        await sleep(Math.min(200 * attempt, 1000))
-      }
+    try {
+      // the lease may expire meanwhile: the write still checks it is ours, and while the database is down no other
+      // instance can take it, so retrying often gets the new tokens stored first once it is back
+      const stored = await storeWithPatience(store, {
+        log,
+        what: 'storing a refresh outcome',
+        final: (err) => err instanceof LeaseLostError,
+      })
+      metrics.refreshes.inc({ trigger, outcome })
+      return stored
+    } catch (err) {
+      if (!(err instanceof LeaseLostError)) throw err
+      metrics.refreshes.inc({ trigger, outcome: 'lease_lost' })
+      log.error({ outcome }, 'refresh outcome not stored: the lease was taken over')
+      return null
     }
   }
 

@@ -6,8 +6,8 @@ import t from 'tap'
 import { openDatabase } from '../../src/db/client.js'
 import { ADMIN_TOKEN, build } from '../helper.js'
 import { createTestDatabase, type TestDatabase } from '../support/database.js'
-import { expireConnections, mintUsers, startIdp, storedRefreshToken } from '../support/token-fixture.js'
-import { createCaller } from '../support/fixtures.js'
+import { expireConnections, mintUsers, signIn, startIdp, storedRefreshToken } from '../support/token-fixture.js'
+import { adminHeaders, createCaller } from '../support/fixtures.js'
 import { startDatabaseProxy } from './support/database-proxy.js'
 
 const created = await createTestDatabase()
@@ -91,4 +91,28 @@ t.test('a refresh answered while the database is down is stored once it is back'
   const row = await app.deps.db.prisma.connection.findUniqueOrThrow({ where: { id: alice.connectionId } })
   t.match(row, { status: 'active', failureCount: 0, leaseOwner: null })
   t.equal((await tokenRequest()).statusCode, 200)
+})
+
+t.test('an import refreshed while the database goes away is stored once it is back', async (t) => {
+  const issued = await signIn(idp, 'bob')
+  // the provider takes 1.5 s to answer the import's refresh; the database goes away while it does
+  idp.server.setTokenFault({ kind: 'hang', ms: 1500, grantType: 'refresh_token', times: 1 })
+  const arrived = idp.server.stats.tokenRequests.refresh_token
+  const pending = app.inject({
+    method: 'POST',
+    url: '/admin/connections/import',
+    headers: adminHeaders,
+    payload: { provider: idp.providerId, userId: 'bob', refreshToken: issued.refresh_token },
+  })
+  t.ok(await until(async () => idp.server.stats.tokenRequests.refresh_token > arrived, 10_000), 'refresh sent')
+  await proxy.cut()
+  // the provider answers meanwhile, rotating the imported token
+  await sleep(2500)
+  await proxy.restore()
+  const res = await pending
+  t.equal(res.statusCode, 201, 'imported once the database is back')
+  t.equal((await idp.server.introspect(issued.refresh_token as string)).active, false, 'the provider rotated it')
+  const stored = await storedRefreshToken(app, (res.json() as { id: string }).id)
+  t.not(stored, issued.refresh_token)
+  t.equal((await idp.server.introspect(stored as string)).active, true, 'the stored one is the one the provider knows')
 })
