@@ -84,7 +84,8 @@ function censorField(key: string, field: unknown, depth: number): unknown {
 function censorHeaders(headers: object): object {
   let copy: Record<string, unknown> | undefined
   for (const [name, value] of Object.entries(headers)) {
-    if (SECRET_HEADERS.has(name.toLowerCase()) && value !== undefined) (copy ??= { ...headers })[name] = CENSOR
+    const secret = SECRET_HEADERS.has(name.toLowerCase()) || SECRET_FIELDS.has(name)
+    if (secret && value !== undefined) (copy ??= { ...headers })[name] = CENSOR
   }
   return copy ?? headers
 }
@@ -92,15 +93,22 @@ function censorHeaders(headers: object): object {
 // fields that pino serializes first: their serializers' output is what is written (and `err`'s is censored there)
 const SERIALIZED = new Set(['req', 'res', 'err'])
 
-/** A log line's fields, censored; those with a serializer are left to it. */
+/**
+ * A log line's fields, censored; those with a serializer are left to it. A field that cannot be read (a getter that
+ * throws) leaves nothing of the line's fields to write but a note, rather than anything uncensored.
+ */
 export function censorNested(line: Record<string, unknown>): Record<string, unknown> {
-  let copy: Record<string, unknown> | undefined
-  for (const [key, field] of Object.entries(line)) {
-    if (SERIALIZED.has(key)) continue
-    const censored = censorField(key, field, 0)
-    if (censored !== field) (copy ??= { ...line })[key] = censored
+  try {
+    let copy: Record<string, unknown> | undefined
+    for (const [key, field] of Object.entries(line)) {
+      if (SERIALIZED.has(key)) continue
+      const censored = censorField(key, field, 0)
+      if (censored !== field) (copy ??= { ...line })[key] = censored
+    }
+    return copy ?? line
+  } catch {
+    return { censorFailed: 'a logged field could not be read; its fields are left out' }
   }
-  return copy ?? line
 }
 
 const START_LINK = /^(\/oauth\/start\/)[^/]+/
@@ -123,6 +131,8 @@ export function loggerOptions(level: string): LoggerOptions {
         path: shownPath(req.url),
         ip: req.ip,
       }),
+      // as Fastify's request logger writes a reply, for lines written by the base logger too
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
       // an Error's `code` is the thrower's error code (OAUTH_TIMEOUT, ECONNREFUSED), not an authorization code:
       // moved aside so that redacting `*.code` does not hide it
       err: (err: Error) => {

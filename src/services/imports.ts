@@ -98,6 +98,10 @@ export function createImports(deps: ImportDeps, options: { onChange?: (connectio
     const now = deps.now()
     const existing = await lockConnection(tx, key)
     if (existing && existing.grantType === 'client_credentials') throw machineConnectionExists()
+    // this very import, stored by an attempt whose answer was lost (the database went away after its commit)
+    if (existing && sameDigest(existing.importDigest, digest)) {
+      return { kind: 'unchanged', connectionId: existing.id, refreshed: obtained.refreshed }
+    }
     const id = existing?.id ?? randomUUID()
     const { tokens, refreshed, response } = obtained
     const sealed = sealTokens(keyring, id, tokens)
@@ -183,8 +187,8 @@ export function createImports(deps: ImportDeps, options: { onChange?: (connectio
       }
     }
     // refreshed just now, the provider may have rotated the imported token: the new one exists only here, so its
-    // write waits for a database it cannot reach, as a refresh's does (an import sent again meanwhile finds the
-    // imported token's digest and leaves the connection alone)
+    // write waits for a database it cannot reach, as a refresh's does (once it has landed, the same import sent
+    // again finds the imported token's digest and leaves the connection alone)
     const outcome = obtained.refreshed
       ? await storeWithPatience(store, {
           log: deps.log,

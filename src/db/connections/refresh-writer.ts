@@ -1,4 +1,5 @@
 import type { Db } from '../client.js'
+import { isDatabaseUnavailable } from '../errors.js'
 import type { Connection } from '../generated/client.js'
 import { storeRefreshed, type RefreshedWrite } from './writes.js'
 
@@ -21,9 +22,9 @@ export type RefreshWriter = ReturnType<typeof createRefreshWriter>
  * commit). Under load most of a refresh's cost to the broker was the round trip of its store (the socket write
  * alone was a quarter of its CPU in the benchmark's profile). A store alone waits one turn of the event loop, no
  * more; while MAX_IN_FLIGHT statements are running, the outcomes that arrive wait for one of them to end and go
- * together. A statement that fails stores each of its outcomes again on its own, so that one outcome the database
- * refuses fails alone and the others are stored: each caller gets its own row, its own null (lease taken over) or
- * its own error, as with one statement each.
+ * together. A statement the database refuses is followed by one per outcome, so that one outcome it refuses fails
+ * alone and the others are stored: each caller gets its own row, its own null (lease taken over) or its own error,
+ * as with one statement each. When the database cannot be reached, every outcome of the batch gets that error.
  */
 export function createRefreshWriter(db: Db) {
   const queue: Pending[] = []
@@ -57,7 +58,12 @@ export function createRefreshWriter(db: Db) {
       batch.forEach((pending, i) => pending.resolve(saved[i] ?? null))
       return
     } catch (err) {
-      if (batch.length === 1) return batch[0]?.reject(err)
+      // a database that cannot be reached refuses every outcome alike: each caller waits and retries (its store
+      // comes back here); only an error about the data is worth a statement per outcome
+      if (batch.length === 1 || isDatabaseUnavailable(err)) {
+        for (const pending of batch) pending.reject(err)
+        return
+      }
     }
     await Promise.all(
       batch.map(async (pending) => {

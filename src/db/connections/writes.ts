@@ -162,7 +162,9 @@ const refreshed = {
 
 /**
  * Stores refreshes' new tokens and their audit entries, releasing each lease that its writer still holds, in one
- * statement: for each write in order, the stored row, or null where the lease was taken over.
+ * statement: for each write in order, the stored row, or null where the lease was taken over. In a transaction
+ * (Prisma's raw query), give one write: Prisma types an array parameter by its first element, and a null first
+ * refresh token would send the others' bytes as text.
  */
 export async function storeRefreshed(db: Db, writes: readonly RefreshedWrite[]): Promise<Array<Connection | null>> {
   const column = <T>(value: (write: RefreshedWrite) => T) => writes.map(value)
