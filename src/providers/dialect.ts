@@ -3,7 +3,7 @@
 // HTTP 200 or in fields of its own) into the standard shape, before openid-client reads them. Everything after this
 // (failure classification, storage) sees one dialect only.
 import type { ErrorRule, Template } from '../schemas/template.js'
-import { answerOf, responseOf, type ProviderAnswer, type ProviderHttp } from './http.js'
+import { responseOf, type ProviderAnswer, type ProviderHttp } from './http.js'
 
 export interface Dialect {
   bodyFormat: 'form' | 'json'
@@ -163,14 +163,10 @@ function expiresIn(value: unknown, unit: Dialect['expiresInUnit']): number | und
 
 /**
  * Wraps the fetch of one provider: token requests (a POST whose form has `grant_type`) go to the refresh endpoint
- * when the template has one, as JSON when it asks for it, and their answers come back translated. With the provider
- * HTTP's `answer`, a translated answer is made a Response once.
+ * when the template has one, as JSON when it asks for it, and their answers come back translated (taken before they
+ * became a Response, so that each is made one once).
  */
-export function withDialect(
-  http: Pick<ProviderHttp, 'fetch'> & Partial<Pick<ProviderHttp, 'answer'>>,
-  dialect: Dialect,
-): typeof globalThis.fetch {
-  const { fetch, answer } = http
+export function withDialect({ fetch, answer }: ProviderHttp, dialect: Dialect): typeof globalThis.fetch {
   return async (input, init) => {
     const form = init?.body instanceof URLSearchParams ? init.body : undefined
     const grantType = form?.get('grant_type')
@@ -182,11 +178,7 @@ export function withDialect(
       headers.set('content-type', 'application/json')
       request = { ...init, headers, body: JSON.stringify(Object.fromEntries(form)) }
     }
-    const answered =
-      answer && (typeof target === 'string' || target instanceof URL)
-        ? await answer(target.toString(), request)
-        : await answerOf(await fetch(target, request))
-    return translated(answered, dialect)
+    return translated(await answer(target, request), dialect)
   }
 }
 

@@ -34,7 +34,14 @@ export interface ProviderHttp {
    * A wrapper that rewrites answers (the dialects) takes them from here and makes one Response, not two: each one,
    * with its web streams and Headers, was a share of a scheduled refresh's CPU.
    */
-  answer(input: string, init?: RequestInit): Promise<ProviderAnswer>
+  answer(input: FetchInput, init?: RequestInit): Promise<ProviderAnswer>
+}
+
+type FetchInput = Parameters<typeof globalThis.fetch>[0]
+
+/** A fetch of another kind (a test's) as ProviderHttp: its Responses read whole. */
+export function providerHttpOf(fetch: typeof globalThis.fetch): ProviderHttp {
+  return { fetch, answer: async (input, init) => answerOf(await fetch(input, init)) }
 }
 
 export function createProviderFetch(options: ProviderFetchOptions = {}): typeof globalThis.fetch {
@@ -45,7 +52,9 @@ export function createProviderHttp(options: ProviderFetchOptions = {}): Provider
   let dispatcher: Agent | undefined
   const limit = options.maxResponseBytes ?? MAX_RESPONSE_BYTES
 
-  async function answer(input: string, init: RequestInit = {}): Promise<ProviderAnswer> {
+  async function answer(input: FetchInput, init: RequestInit = {}): Promise<ProviderAnswer> {
+    // openid-client passes a URL string; a Request takes the standard path
+    if (input instanceof Request) return answerOf(await globalThis.fetch(input, init))
     const signal = init.signal ?? undefined
     // undici's request does not decode bodies: ask for none encoded
     const headers: Record<string, string> = { 'accept-encoding': 'identity' }
@@ -65,7 +74,7 @@ export function createProviderHttp(options: ProviderFetchOptions = {}): Provider
     try {
       const { Agent, request } = await loadUndici()
       dispatcher ??= new Agent({ keepAliveTimeout: 10_000 })
-      const answer = await request(input, {
+      const answer = await request(input.toString(), {
         method: (init.method ?? 'GET') as 'GET',
         headers,
         body,
@@ -96,9 +105,8 @@ export function createProviderHttp(options: ProviderFetchOptions = {}): Provider
   return {
     answer,
     async fetch(input, init = {}) {
-      // openid-client passes a URL string; anything else takes the standard path
-      if (typeof input !== 'string' && !(input instanceof URL)) return globalThis.fetch(input, init)
-      return responseOf(await answer(input.toString(), init))
+      if (input instanceof Request) return globalThis.fetch(input, init)
+      return responseOf(await answer(input, init))
     },
   }
 }

@@ -4,7 +4,7 @@ import type { Provider } from '../db/generated/client.js'
 import type { Logger } from 'pino'
 import { plainClientSecretBasic, privateKeyJwt } from './client-auth.js'
 import { dialectOf, withDialect, type Dialect } from './dialect.js'
-import { createProviderHttp, type ProviderHttp } from './http.js'
+import { createProviderHttp, providerHttpOf, type ProviderHttp } from './http.js'
 import type { TemplateCatalogue } from './templates/catalogue.js'
 import { isHttpsOrLoopback, isLoopback } from '../urls/rules.js'
 
@@ -34,13 +34,13 @@ export const privateKeyContext = (providerId: string) => cipherContext('provider
 export class ProviderRegistry {
   readonly #options: RegistryOptions
   readonly #cache = new Map<string, { version: number; config: Promise<client.Configuration> }>()
-  readonly #http: Pick<ProviderHttp, 'fetch'> & Partial<Pick<ProviderHttp, 'answer'>>
+  readonly #http: ProviderHttp
   readonly #invalidated: ((providerId: string) => void)[] = []
 
   constructor(options: RegistryOptions) {
     this.#options = options
     // a fetch given by a test is used as it is
-    this.#http = options.fetch ? { fetch: options.fetch } : createProviderHttp()
+    this.#http = options.fetch ? providerHttpOf(options.fetch) : createProviderHttp()
   }
 
   /** Every call to a provider goes through this fetch (the provider check too). */

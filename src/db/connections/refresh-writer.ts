@@ -56,25 +56,15 @@ export function createRefreshWriter(db: Db) {
         batch.map((pending) => pending.write),
       )
       batch.forEach((pending, i) => pending.resolve(saved[i] ?? null))
-      return
     } catch (err) {
       // a database that cannot be reached refuses every outcome alike: each caller waits and retries (its store
       // comes back here); only an error about the data is worth a statement per outcome
       if (batch.length === 1 || isDatabaseUnavailable(err)) {
         for (const pending of batch) pending.reject(err)
-        return
+      } else {
+        await Promise.all(batch.map((pending) => write([pending])))
       }
     }
-    await Promise.all(
-      batch.map(async (pending) => {
-        try {
-          const [saved] = await storeRefreshed(db, [pending.write])
-          pending.resolve(saved ?? null)
-        } catch (err) {
-          pending.reject(err)
-        }
-      }),
-    )
   }
 
   return {
