@@ -37,7 +37,10 @@ EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # migrations are applied by the service at start; node is PID 1 and handles SIGTERM itself (graceful close).
-# --max-semi-space-size=16: Node 24's V8 lets the young generation grow to 128 MiB under load (Node 20's stopped at
-# 32); at 16 MiB per semi-space the broker held about 100 MiB less after the benchmark's HTTP rows, at the same CPU
-# per request (bench/profile-notes.md).
-CMD ["node", "--enable-source-maps", "--max-semi-space-size=16", "dist/server.js"]
+# Node flags, measured by `npm run bench` (its rows "image's flags", beside Node's defaults; bench/profile-notes.md):
+# Node 24's V8 lets the young generation grow to 128 MiB under load and the old one to about three times what is live
+# before collecting it; at 4 MiB per semi-space and a heap allowed to grow half again over what is live, the broker
+# held about 160 MiB after the HTTP rows instead of 250-300, at the same CPU per request. --enable-source-maps is
+# left out: beside these flags it cost the broker 1.5-2x the CPU per request; without it a stack trace names
+# the compiled file, dist/<path>.js for src/<path>.ts.
+CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=50", "dist/server.js"]

@@ -23,6 +23,7 @@ import { startIdp } from '../test/support/token-fixture.js'
 import { createCaller } from '../test/support/fixtures.js'
 import { PGBOUNCER, startPgbouncer } from '../test/support/pgbouncer.js'
 import { timeClaim } from './lib/claim.js'
+import { imageNodeFlags } from './lib/image-flags.js'
 import { median, rotating, runLoad, shuffled, type LoadFigures, type LoadOptions } from './lib/load.js'
 import { runPaced, type PacedOptions } from './lib/paced.js'
 import { measureRefresh, type RefreshFigures } from './lib/refresh.js'
@@ -86,6 +87,8 @@ const settings = {
   logLevel: 'warn',
   refreshIntervalSeconds: 1,
   nodeFlags: [...nodeFlags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, 'profiles')}`] : [])],
+  /** The image's Node flags (its CMD): a second broker runs the HTTP rows with them, the broker as shipped. */
+  imageFlags: imageNodeFlags(),
 }
 // the broker keeps a served token 3 s: a cold read must not meet a user requested less than that ago
 const TOKEN_CACHE_SECONDS = 3
@@ -141,13 +144,14 @@ async function main(): Promise<Results> {
     concurrency: number,
     name = `broker-c${concurrency}`,
     databaseUrl = db.url,
+    nodeFlags = settings.nodeFlags,
   ): Promise<Service> => {
     const port = await freePort()
     return startService({
       name,
       entry: 'dist/server.js',
       port,
-      nodeFlags: settings.nodeFlags,
+      nodeFlags,
       readyPath: '/readyz',
       env: brokerEnv(port, concurrency, databaseUrl),
     })
@@ -199,8 +203,12 @@ async function main(): Promise<Results> {
     const tokenPath = (n: number) => `/tokens/${syntheticUserId(n)}?provider=${idp.providerId}`
     const users = Array.from({ length: settings.storedForCold }, (_, i) => i + 1)
     // a broker of its own for each part, so that the memory of one measurement does not carry over to the next
-    const withBroker = async <T>(name: string, fn: (broker: Service) => Promise<T>): Promise<T> => {
-      const broker = await startBroker(8, name)
+    const withBroker = async <T>(
+      name: string,
+      fn: (broker: Service) => Promise<T>,
+      nodeFlags = settings.nodeFlags,
+    ): Promise<T> => {
+      const broker = await startBroker(8, name, db.url, nodeFlags)
       try {
         const result = await fn(broker)
         const problems = broker.problems()
@@ -214,7 +222,11 @@ async function main(): Promise<Results> {
     if (runs('http')) {
       scenarios.push(
         ...(await withBroker('broker', (broker) =>
-          measureHttp(broker, auth, tokenPath, users, idp.providerId, db.url),
+          withBroker(
+            'broker-image',
+            (shipped) => measureHttp({ broker, shipped }, auth, tokenPath, users, idp.providerId, db.url),
+            [...settings.imageFlags, ...settings.nodeFlags],
+          ),
         )),
       )
       pooled = await measurePooled(db.name, (url) => startBroker(8, 'broker-pgbouncer', url), auth, users, tokenPath)
@@ -240,13 +252,12 @@ async function main(): Promise<Results> {
     }
   }
 
-  const partial = { scenarios, refresh, growth, pooled, startupMs }
+  const partial = { scenarios, refresh, growth, pooled, startupMs, settings }
   return {
     generatedAt: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
     commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim(),
     machine: { node: process.versions.node, cpus: cpus().length, loadBefore, loadAfter: loadavg() },
-    settings,
     ...partial,
     targets: evaluateTargets(partial),
     wallSeconds: (Date.now() - started) / 1000,
@@ -262,10 +273,11 @@ async function statementsOf(service: Service): Promise<number> {
 
 /**
  * Baseline, hot, cold and POST /authorizations, in rounds; ratios pair each scenario with its round's baseline (the
- * cold rows also with the ceiling: a bare route doing one primary-key read on a pool like the broker's).
+ * cold rows also with the ceiling: a bare route doing one primary-key read on a pool like the broker's). The hot, cold
+ * and start-link rows run again on `shipped`, a broker started with the image's Node flags.
  */
 async function measureHttp(
-  broker: Service,
+  { broker, shipped }: { broker: Service; shipped: Service },
   auth: Record<string, string>,
   tokenPath: (n: number) => string,
   users: number[],
@@ -294,20 +306,24 @@ async function measureHttp(
   const timed = { connections, durationS: plan.durationS }
   const warm = { connections, durationS: plan.warmupS }
   const hotPath = tokenPath(1)
-  const first = await fetch(broker.url + hotPath, { headers: auth })
-  if (first.status !== 200) throw new Error(`GET ${hotPath} answered ${first.status}: ${await first.text()}`)
-  const authorization = {
-    origin: broker.url,
+  for (const service of [broker, shipped]) {
+    const first = await fetch(service.url + hotPath, { headers: auth })
+    if (first.status !== 200) throw new Error(`GET ${hotPath} answered ${first.status}: ${await first.text()}`)
+  }
+  const authorization = (service: Service) => ({
+    origin: service.url,
     method: 'POST' as const,
     headers: { ...auth, 'content-type': 'application/json' },
     body: JSON.stringify({ provider: providerId, userId: 'bench-user' }),
     path: () => '/authorizations',
-  }
+  })
   // fewer requests than users (by more than the connections): no user is asked twice in a pass
   const coldUsers = () => shuffled(users).slice(0, plan.coldRequests + connections)
 
   interface Scenario {
     name: string
+    /** Set on the rows of the broker with the image's flags. */
+    variant?: string
     description: string
     service: Service
     /** As fast as the server answers (closed loop), or paced at a fixed rate. */
@@ -315,6 +331,40 @@ async function measureHttp(
     /** Run once before the first round, unmeasured. */
     warmUp?: LoadOptions
   }
+  const hot = (service: Service): Scenario => ({
+    name: 'GET /tokens hot',
+    description: 'one user, token already served (cache, keys warm)',
+    service,
+    load: async () => ({ origin: service.url, path: () => hotPath, headers: auth, ...timed }),
+    warmUp: { origin: service.url, path: () => hotPath, headers: auth, ...warm },
+  })
+  const cold = (service: Service): Scenario => ({
+    name: 'GET /tokens cold',
+    description: `each request a different user of ${users.length.toLocaleString('en-US')} stored: database read and decryption`,
+    service,
+    load: async () => {
+      await sleep((TOKEN_CACHE_SECONDS + 0.5) * 1000)
+      return {
+        origin: service.url,
+        connections,
+        amount: plan.coldRequests,
+        headers: auth,
+        path: rotating(coldUsers().map(tokenPath)),
+      }
+    },
+  })
+  const startLink = (service: Service): Scenario => ({
+    name: 'POST /authorizations',
+    description: 'start link: caller check, provider read, one insert',
+    service,
+    load: async () => ({ ...authorization(service), ...timed }),
+    warmUp: { ...authorization(service), ...warm },
+  })
+  const asShipped = (scenario: Scenario): Scenario => ({
+    ...scenario,
+    variant: "image's flags",
+    description: `${scenario.description}; the broker with the image's Node flags (\`${settings.imageFlags.join(' ')}\`)`,
+  })
   const scenarios: Scenario[] = [
     {
       name: 'baseline',
@@ -323,13 +373,7 @@ async function measureHttp(
       load: async () => ({ origin: baseline.url, path: () => '/', ...timed }),
       warmUp: { origin: baseline.url, path: () => '/', ...warm },
     },
-    {
-      name: 'GET /tokens hot',
-      description: 'one user, token already served (cache, keys warm)',
-      service: broker,
-      load: async () => ({ origin: broker.url, path: () => hotPath, headers: auth, ...timed }),
-      warmUp: { origin: broker.url, path: () => hotPath, headers: auth, ...warm },
-    },
+    hot(broker),
     // At saturation, 100 connections always have a request waiting, so latency is connections ÷ throughput (Little's
     // law) whatever the server does; the paced rows offer a fixed rate instead and show the latency of the work itself.
     {
@@ -361,28 +405,11 @@ async function measureHttp(
       },
       warmUp: { origin: ceiling.url, path: (i) => `/c/${(i % users.length) + 1}`, ...warm },
     },
-    {
-      name: 'GET /tokens cold',
-      description: `each request a different user of ${users.length.toLocaleString('en-US')} stored: database read and decryption`,
-      service: broker,
-      load: async () => {
-        await sleep((TOKEN_CACHE_SECONDS + 0.5) * 1000)
-        return {
-          origin: broker.url,
-          connections,
-          amount: plan.coldRequests,
-          headers: auth,
-          path: rotating(coldUsers().map(tokenPath)),
-        }
-      },
-    },
-    {
-      name: 'POST /authorizations',
-      description: 'start link: caller check, provider read, one insert',
-      service: broker,
-      load: async () => ({ ...authorization, ...timed }),
-      warmUp: { ...authorization, ...warm },
-    },
+    cold(broker),
+    startLink(broker),
+    asShipped(hot(shipped)),
+    asShipped(cold(shipped)),
+    asShipped(startLink(shipped)),
   ]
   const picked = scenarios.filter(
     ({ name }) =>
@@ -391,22 +418,23 @@ async function measureHttp(
       !pickedScenarios ||
       pickedScenarios.some((key) => name.endsWith(key)),
   )
+  const label = ({ name, variant }: Scenario) => (variant ? `${name}, ${variant}` : name)
   type Run = { figures: LoadFigures; rssMb: number; statements: number }
-  const runsOf = new Map<string, Run[]>(picked.map((s) => [s.name, []]))
+  const runsOf = new Map<string, Run[]>(picked.map((s) => [label(s), []]))
   for (let round = 0; round < plan.rounds; round++) {
     for (const scenario of picked) {
-      if (round === 0 && scenario.warmUp) await runLoad(`${scenario.name} warm-up`, scenario.warmUp, { warmUp: true })
+      if (round === 0 && scenario.warmUp) await runLoad(`${label(scenario)} warm-up`, scenario.warmUp, { warmUp: true })
       const load = await scenario.load()
-      const counted = scenario.service === broker
-      const statementsBefore = counted ? await statementsOf(broker) : NaN
+      const counted = scenario.service === broker || scenario.service === shipped
+      const statementsBefore = counted ? await statementsOf(scenario.service) : NaN
       const cpuBefore = scenario.service.cpuSeconds()
-      const figures = 'rate' in load ? await runPaced(scenario.name, load) : await runLoad(scenario.name, load)
+      const figures = 'rate' in load ? await runPaced(label(scenario), load) : await runLoad(label(scenario), load)
       figures.cpuUs = ((scenario.service.cpuSeconds() - cpuBefore) * 1e6) / figures.requests
       // the metrics read itself is one statement-free request; background ticks are a few statements a second
-      const statements = counted ? ((await statementsOf(broker)) - statementsBefore) / figures.requests : NaN
-      runsOf.get(scenario.name)?.push({ figures, rssMb: scenario.service.rssMb(), statements })
+      const statements = counted ? ((await statementsOf(scenario.service)) - statementsBefore) / figures.requests : NaN
+      runsOf.get(label(scenario))?.push({ figures, rssMb: scenario.service.rssMb(), statements })
       say(
-        `round ${round + 1} ${scenario.name}: ${figures.rps.toFixed(0)} req/s, p50 ${us(figures.p50)} µs, ` +
+        `round ${round + 1} ${label(scenario)}: ${figures.rps.toFixed(0)} req/s, p50 ${us(figures.p50)} µs, ` +
           `p99 ${us(figures.p99)} µs, ${figures.cpuUs.toFixed(0)} µs CPU/request` +
           (counted ? `, ${statements.toFixed(3)} statements/request` : ''),
       )
@@ -416,11 +444,13 @@ async function measureHttp(
   await ceiling.stop()
   const baselineRuns = runsOf.get('baseline') as Run[]
   const ceilingRuns = runsOf.get('ceiling') as Run[]
-  return picked.map(({ name, description }) => {
-    const list = runsOf.get(name) as Run[]
+  return picked.map((scenario) => {
+    const { name, variant, description } = scenario
+    const list = runsOf.get(label(scenario)) as Run[]
     const cold = name.includes('cold')
     return {
       name,
+      ...(variant ? { variant } : {}),
       description,
       connections,
       rounds: list.map((r) => r.figures),
