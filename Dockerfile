@@ -40,7 +40,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
 # Node flags, measured by `npm run bench` (its rows "image's flags", beside Node's defaults; bench/profile-notes.md):
 # Node 24's V8 lets the young generation grow to 128 MiB under load and the old one to about three times what is live
 # before collecting it; at 4 MiB per semi-space and a heap allowed to grow half again over what is live, the broker
-# held about 160 MiB after the HTTP rows instead of 220-300, for up to a third more CPU per request. --enable-source-maps is
-# left out: beside these flags it cost the broker 1.5-2x the CPU per request; without it a stack trace names
-# the compiled file, dist/<path>.js for src/<path>.ts.
+# held about 160 MiB after the HTTP rows instead of 220-300, for up to a third more CPU per request.
+# --enable-source-maps is left out: beside these flags it cost the broker 1.5-2x the CPU per request; without it a
+# stack trace names the compiled file, dist/<path>.js for src/<path>.ts.
 CMD ["node", "--max-semi-space-size=4", "--heap-growing-percent=50", "dist/server.js"]

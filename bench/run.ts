@@ -29,6 +29,7 @@ import { runPaced, type PacedOptions } from './lib/paced.js'
 import { measureRefresh, type RefreshFigures } from './lib/refresh.js'
 import {
   evaluateTargets,
+  rowLabel as label,
   writeResults,
   type GrowthResult,
   type PooledResult,
@@ -418,7 +419,6 @@ async function measureHttp(
       !pickedScenarios ||
       pickedScenarios.some((key) => name.endsWith(key)),
   )
-  const label = ({ name, variant }: Scenario) => (variant ? `${name}, ${variant}` : name)
   type Run = { figures: LoadFigures; rssMb: number; statements: number }
   const runsOf = new Map<string, Run[]>(picked.map((s) => [label(s), []]))
   for (let round = 0; round < plan.rounds; round++) {

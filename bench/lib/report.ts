@@ -86,6 +86,10 @@ const table = (head: string[], rows: string[][]) =>
     ...rows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n')
 
+/** A row's name in the tables and logs: the scenario, and the broker's flags when they are not Node's defaults. */
+export const rowLabel = ({ name, variant }: Pick<ScenarioResult, 'name' | 'variant'>) =>
+  variant ? `${name}, ${variant}` : name
+
 /** The rate the broker would sustain with a core to itself (one second over its CPU per refresh) over the provider's. */
 const refreshCpuRatio = (r: RefreshFigures) => 1e6 / r.brokerCpuUs / r.providerRate
 /** What a refresh costs the broker beside what the grant costs the provider (alone). */
@@ -251,7 +255,7 @@ export function renderMarkdown(results: Results, notes: string): string {
         'what',
       ],
       results.scenarios.map((s) => [
-        s.variant ? `${s.name}, ${s.variant}` : s.name,
+        rowLabel(s),
         n(s.rps),
         us(s.p50),
         us(s.p99),
