@@ -1,7 +1,8 @@
 // Building blocks of the resource schemas. A schema here is plain JSON Schema (what the routes validate with and what
 // openapi.yaml shows), and its TypeScript type is derived from it with `Static`.
-import Type, { type Static, type TSchema } from 'typebox'
+import type { Static, TSchema } from 'typebox'
 import { PROVIDER_ID_PATTERN } from './ids.js'
+import { Type } from './type.js'
 
 export { Type, type Static, type TSchema }
 

@@ -63,3 +63,22 @@ t.test('no import cycle', async (t) => {
   t.same(cycles, [], 'no module reaches itself')
   t.ok(graph.size > 80, `${graph.size} modules read`)
 })
+
+t.test('TypeBox is a type engine only: no module of src/ loads it at run time', async (t) => {
+  const loading: string[] = []
+  let typeOnly = 0
+  for (const file of files) {
+    const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest)
+    for (const statement of source.statements) {
+      const from =
+        ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement) ? statement.moduleSpecifier : undefined
+      if (!from || !ts.isStringLiteral(from) || !/^typebox(\/|$)/.test(from.text)) continue
+      // `import type` and `export type` only: the compiler erases them whatever its settings
+      const erased = ts.isImportDeclaration(statement) ? statement.importClause?.isTypeOnly : statement.isTypeOnly
+      if (erased) typeOnly += 1
+      else loading.push(`${name(file)}: ${statement.getText(source)}`)
+    }
+  }
+  t.same(loading, [], 'every import of typebox is a type import')
+  t.ok(typeOnly >= 3, `${typeOnly} type imports of typebox`)
+})
