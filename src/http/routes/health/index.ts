@@ -8,6 +8,11 @@ const status = {
   properties: { status: { type: 'string' }, reason: { type: 'string' } },
 } as const
 
+// The probes' answers are a fixed shape the handlers build themselves: JSON.stringify writes them, so that the first
+// probe of a new process (the one an orchestrator waits on) does not load and run the schema serializer's compiler.
+// Their schemas stay, for the API's documentation.
+const plainJson = () => (data: unknown) => JSON.stringify(data)
+
 const healthRoutes: FastifyPluginAsync = async (app) => {
   const { db, timing, now } = app.deps
   // probes come from anywhere without credentials: one query per period at most, whatever their number
@@ -25,6 +30,7 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
         response: { 200: { ...status, example: { status: 'ok' } } },
       },
       config: { rateLimit: false },
+      serializerCompiler: plainJson,
     },
     async () => ({ status: 'ok' }),
   )
@@ -46,6 +52,7 @@ const healthRoutes: FastifyPluginAsync = async (app) => {
         },
       },
       config: { rateLimit: false },
+      serializerCompiler: plainJson,
     },
     async (_request, reply) => {
       const { ready, reason } = await readiness()
