@@ -70,8 +70,8 @@ t.test('TypeBox is a type engine only: no module of src/ loads it at run time', 
   for (const file of files) {
     const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest)
     for (const statement of source.statements) {
-      const from =
-        ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement) ? statement.moduleSpecifier : undefined
+      if (!ts.isImportDeclaration(statement) && !ts.isExportDeclaration(statement)) continue
+      const from = statement.moduleSpecifier
       if (!from || !ts.isStringLiteral(from) || !/^typebox(\/|$)/.test(from.text)) continue
       // `import type` and `export type` only: the compiler erases them whatever its settings
       const erased = ts.isImportDeclaration(statement) ? statement.importClause?.isTypeOnly : statement.isTypeOnly
