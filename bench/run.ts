@@ -23,7 +23,7 @@ import { startIdp } from '../test/support/token-fixture.js'
 import { createCaller } from '../test/support/fixtures.js'
 import { PGBOUNCER, startPgbouncer } from '../test/support/pgbouncer.js'
 import { timeClaim } from './lib/claim.js'
-import { imageNodeFlags } from './lib/image-flags.js'
+import { imageCommand, imageRuntime } from './lib/image-flags.js'
 import { median, rotating, runLoad, shuffled, type LoadFigures, type LoadOptions } from './lib/load.js'
 import { runPaced, type PacedOptions } from './lib/paced.js'
 import { measureRefresh, type RefreshFigures } from './lib/refresh.js'
@@ -58,6 +58,8 @@ const nodeFlags = (argv.find((arg) => arg.startsWith('--node-flags='))?.slice('-
   .split(' ')
   .filter(Boolean)
 
+const image = imageRuntime()
+
 const plan = quick
   ? { rounds: 1, warmupS: 1, durationS: 2, coldRequests: 1_500, growthLarge: 50_000, growthSample: 1_500 }
   : { rounds: 5, warmupS: 2, durationS: 5, coldRequests: 9_900, growthLarge: 10_000_000, growthSample: 9_900 }
@@ -89,7 +91,9 @@ const settings = {
   refreshIntervalSeconds: 1,
   nodeFlags: [...nodeFlags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, 'profiles')}`] : [])],
   /** The image's Node flags (its CMD): a second broker runs the HTTP rows with them, the broker as shipped. */
-  imageFlags: imageNodeFlags(),
+  imageFlags: image.flags,
+  /** That broker's command: the flags, and the variables of the image's ENV the bench does not set itself. */
+  imageCommand: '',
 }
 // the broker keeps a served token 3 s: a cold read must not meet a user requested less than that ago
 const TOKEN_CACHE_SECONDS = 3
@@ -141,20 +145,25 @@ async function main(): Promise<Results> {
     MAX_OPEN_FLOWS_PER_CALLER: '1000000',
     LOG_LEVEL: settings.logLevel,
   })
+  // the image's variables the bench does not set itself (its HOST, PORT and DATA_DIR are the container's)
+  const imageEnv = Object.fromEntries(
+    Object.entries(image.env).filter(([name]) => name !== 'PORT' && !(name in brokerEnv(0, 1))),
+  )
+  settings.imageCommand = imageCommand(image, Object.keys(imageEnv))
   const startBroker = async (
     concurrency: number,
     name = `broker-c${concurrency}`,
     databaseUrl = db.url,
-    nodeFlags = settings.nodeFlags,
+    runtime: { nodeFlags: string[]; env?: Record<string, string> } = { nodeFlags: settings.nodeFlags },
   ): Promise<Service> => {
     const port = await freePort()
     return startService({
       name,
       entry: 'dist/server.js',
       port,
-      nodeFlags,
+      nodeFlags: runtime.nodeFlags,
       readyPath: '/readyz',
-      env: brokerEnv(port, concurrency, databaseUrl),
+      env: { ...runtime.env, ...brokerEnv(port, concurrency, databaseUrl) },
     })
   }
   // the time a new replica takes to be ready on a migrated database (this one is migrated by the fixtures above)
@@ -207,9 +216,9 @@ async function main(): Promise<Results> {
     const withBroker = async <T>(
       name: string,
       fn: (broker: Service) => Promise<T>,
-      nodeFlags = settings.nodeFlags,
+      runtime?: { nodeFlags: string[]; env: Record<string, string> },
     ): Promise<T> => {
-      const broker = await startBroker(8, name, db.url, nodeFlags)
+      const broker = await startBroker(8, name, db.url, runtime)
       try {
         const result = await fn(broker)
         const problems = broker.problems()
@@ -226,7 +235,7 @@ async function main(): Promise<Results> {
           withBroker(
             'broker-image',
             (shipped) => measureHttp({ broker, shipped }, auth, tokenPath, users, idp.providerId, db.url),
-            [...settings.imageFlags, ...settings.nodeFlags],
+            { nodeFlags: [...settings.imageFlags, ...settings.nodeFlags], env: imageEnv },
           ),
         )),
       )
@@ -323,7 +332,7 @@ async function measureHttp(
 
   interface Scenario {
     name: string
-    /** Set on the rows of the broker with the image's flags. */
+    /** Set on the rows of the broker run as the image runs it. */
     variant?: string
     description: string
     service: Service
@@ -363,8 +372,8 @@ async function measureHttp(
   })
   const asShipped = (scenario: Scenario): Scenario => ({
     ...scenario,
-    variant: "image's flags",
-    description: `${scenario.description}; the broker with the image's Node flags (\`${settings.imageFlags.join(' ')}\`)`,
+    variant: 'as the image runs it',
+    description: `${scenario.description}; the broker as the image runs it (\`${settings.imageCommand}\`)`,
   })
   const scenarios: Scenario[] = [
     {

@@ -160,7 +160,9 @@ export function evaluateTargets(
     ...(results.settings.imageFlags
       ? [
           {
-            label: `the image's flags, \`${(results.settings.imageFlags as string[]).join(' ')}\``,
+            label: results.settings.imageCommand
+              ? `as the image runs it, \`${results.settings.imageCommand as string}\``
+              : `the image's flags, \`${(results.settings.imageFlags as string[]).join(' ')}\``,
             row: brokerRows.filter((s) => s.variant).at(-1),
           },
         ]
