@@ -16,22 +16,26 @@ export function guardInputs(app: FastifyInstance): void {
 }
 
 function inputProblem(params: unknown, query: unknown, body: unknown): Error | undefined {
-  for (const [part, values] of [
-    ['querystring', query],
-    ['params', params],
-  ] as const) {
-    if (!values || typeof values !== 'object') continue
-    for (const [name, value] of Object.entries(values)) {
-      if (typeof value === 'number' && !Number.isFinite(value)) return invalidRequest(`${part}/${name} must be finite`)
-    }
-  }
-  for (const [part, value] of [
-    ['params', params],
-    ['querystring', query],
-    ['body', body],
-  ] as const) {
-    const problem = textProblem(value, 0)
-    if (problem) return invalidRequest(`${part} ${problemMessage[problem]}`)
+  const inQueryNumber = nonFiniteName(query)
+  if (inQueryNumber !== undefined) return invalidRequest(`querystring/${inQueryNumber} must be finite`)
+  const inParamsNumber = nonFiniteName(params)
+  if (inParamsNumber !== undefined) return invalidRequest(`params/${inParamsNumber} must be finite`)
+  const inParams = textProblem(params, 0)
+  if (inParams) return invalidRequest(`params ${problemMessage[inParams]}`)
+  const inQuery = textProblem(query, 0)
+  if (inQuery) return invalidRequest(`querystring ${problemMessage[inQuery]}`)
+  const inBody = textProblem(body, 0)
+  if (inBody) return invalidRequest(`body ${problemMessage[inBody]}`)
+  return undefined
+}
+
+/** The first field of a query or path whose value is a number that is not finite. */
+function nonFiniteName(values: unknown): string | undefined {
+  if (!values || typeof values !== 'object') return undefined
+  for (const name in values) {
+    if (!Object.hasOwn(values, name)) continue
+    const value = (values as Record<string, unknown>)[name]
+    if (typeof value === 'number' && !Number.isFinite(value)) return name
   }
   return undefined
 }
@@ -43,17 +47,24 @@ const problemMessage: Record<TextProblem, string> = {
   lone_surrogate: 'must be well-formed Unicode (no lone surrogates)',
 }
 
-// with the u flag a paired surrogate is one code point outside the Cs category: only a lone one matches; text
-// without any surrogate (almost all of it) skips that slower test
+// a lone surrogate is what makes a string not well-formed (String.prototype.isWellFormed: Node 20 and later)
 const problemOfText = (text: string): TextProblem | undefined =>
-  text.includes('\u0000') ? 'nul' : /[\ud800-\udfff]/.test(text) && /\p{Cs}/u.test(text) ? 'lone_surrogate' : undefined
+  text.includes('\u0000') ? 'nul' : text.isWellFormed() ? undefined : 'lone_surrogate'
 
 /** The first problem of any string in `value`, or any key of its objects: one walk for both checks. */
 function textProblem(value: unknown, depth: number): TextProblem | undefined {
   if (typeof value === 'string') return problemOfText(value)
   if (depth > 32 || value === null || typeof value !== 'object') return undefined
-  for (const [key, child] of Object.entries(value)) {
-    const problem = problemOfText(key) ?? textProblem(child, depth + 1)
+  if (Array.isArray(value)) {
+    for (const child of value) {
+      const problem = textProblem(child, depth + 1)
+      if (problem) return problem
+    }
+    return undefined
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue
+    const problem = problemOfText(key) ?? textProblem((value as Record<string, unknown>)[key], depth + 1)
     if (problem) return problem
   }
   return undefined
