@@ -54,16 +54,20 @@ export class LastKnown<V> {
     private readonly maxEntries = 10_000,
   ) {}
 
-  /** The database answered `value` for `key` just now. */
+  /**
+   * The database answered `value` for `key` just now. Answers read longer ago than the window go (the oldest come
+   * first): no outage can admit them any more, and a token should not stay in memory longer than it may be given.
+   */
   confirm(key: string, value: V): void {
     if (this.outage.rules.graceMs <= 0) return
+    const readAt = this.now()
     this.#entries.delete(key)
-    while (this.#entries.size >= this.maxEntries) {
-      const oldest = this.#entries.keys().next().value
-      if (oldest === undefined) break
+    const cutoff = readAt - this.outage.rules.windowMs
+    for (const [oldest, entry] of this.#entries) {
+      if (entry.readAt >= cutoff && this.#entries.size < this.maxEntries) break
       this.#entries.delete(oldest)
     }
-    this.#entries.set(key, { value, readAt: this.now() })
+    this.#entries.set(key, { value, readAt })
   }
 
   forget(key: string): void {

@@ -25,7 +25,7 @@ const MAX_ENTRIES = 10_000
 
 /**
  * Decrypted access tokens of active connections for a few seconds, so a hot caller does not need the database.
- * Bounded: the oldest entry goes first when full. Changes made in this process forget the entry at once;
+ * Bounded: the oldest entry goes first when full, and entries past their time go as new ones come. Changes made in this process forget the entry at once;
  * changes made by other instances show after at most `ttlMs`.
  */
 export class TokenCache {
@@ -50,16 +50,17 @@ export class TokenCache {
     return entry.token
   }
 
+  /** Stores `token`; entries past their time go (the oldest come first), so a decrypted token does not outstay it. */
   set(token: CachedToken): void {
     if (this.#ttlMs <= 0) return
     const key = keyOf(token)
+    const storedAt = this.#now()
     this.#entries.delete(key)
-    while (this.#entries.size >= MAX_ENTRIES) {
-      const oldest = this.#entries.keys().next().value
-      if (oldest === undefined) break
+    for (const [oldest, entry] of this.#entries) {
+      if (storedAt - entry.storedAt < this.#ttlMs && this.#entries.size < MAX_ENTRIES) break
       this.#entries.delete(oldest)
     }
-    this.#entries.set(key, { token, storedAt: this.#now() })
+    this.#entries.set(key, { token, storedAt })
   }
 
   forget(connection: ConnectionKey): void {

@@ -49,3 +49,21 @@ t.test('bounded in count: the least recently read go first; forgotten ones are n
   t.equal(known.recall('a'), undefined)
   t.equal(known.recall('d'), '5')
 })
+
+t.test('answers read longer ago than the window go as new ones are confirmed, the oldest first', async (t) => {
+  const { clock, outage, known } = setUp({ graceMs: 10_000, windowMs: 60_000 })
+  known.confirm('a', '1')
+  clock.ms += 30_000
+  known.confirm('b', '2')
+  clock.ms += 30_000
+  known.confirm('c', '3')
+  t.equal(known.size, 3, 'a was read exactly a window ago: kept')
+  clock.ms += 1
+  known.confirm('d', '4')
+  t.equal(known.size, 3)
+  t.notOk(known.has('a'), 'read more than a window ago: gone')
+  t.ok(known.has('b') && known.has('c') && known.has('d'))
+  clock.ms += 5_000
+  t.equal(known.recall('b'), '2', 'what stays is recalled as before')
+  outage.reached()
+})
