@@ -1,6 +1,6 @@
 // How the image runs the broker: the Node flags of the Dockerfile's CMD (between `node` and the entry) and the
-// variables of its ENV. The bench runs a second broker so, so that the report shows the broker as shipped beside Node's
-// defaults.
+// variables of its ENV. The bench runs a second broker the same way, so that the report shows the broker as shipped
+// beside Node's defaults.
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { root } from './services.js'
