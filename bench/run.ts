@@ -23,7 +23,7 @@ import { startIdp } from '../test/support/token-fixture.js'
 import { createCaller } from '../test/support/fixtures.js'
 import { PGBOUNCER, startPgbouncer } from '../test/support/pgbouncer.js'
 import { timeClaim } from './lib/claim.js'
-import { imageCommand, imageRuntime } from './lib/image-flags.js'
+import { imageCommand, imageRuntime, imageTuning } from './lib/image-flags.js'
 import { median, rotating, runLoad, shuffled, type LoadFigures, type LoadOptions } from './lib/load.js'
 import { runPaced, type PacedOptions } from './lib/paced.js'
 import { measureRefresh, type RefreshFigures } from './lib/refresh.js'
@@ -60,6 +60,12 @@ const nodeFlags = (argv.find((arg) => arg.startsWith('--node-flags='))?.slice('-
 
 const image = imageRuntime()
 
+/** How a broker process is run: its Node flags, and variables beneath the bench's own. */
+interface BrokerRuntime {
+  nodeFlags: string[]
+  env?: Record<string, string>
+}
+
 const plan = quick
   ? { rounds: 1, warmupS: 1, durationS: 2, coldRequests: 1_500, growthLarge: 50_000, growthSample: 1_500 }
   : { rounds: 5, warmupS: 2, durationS: 5, coldRequests: 9_900, growthLarge: 10_000_000, growthSample: 9_900 }
@@ -92,8 +98,8 @@ const settings = {
   nodeFlags: [...nodeFlags, ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${join(workDir, 'profiles')}`] : [])],
   /** The image's Node flags (its CMD): a second broker runs the HTTP rows with them, the broker as shipped. */
   imageFlags: image.flags,
-  /** That broker's command: the flags, and the variables of the image's ENV the bench does not set itself. */
-  imageCommand: '',
+  /** That broker's command: the flags, and the variables of the image's ENV that tune the runtime. */
+  imageCommand: imageCommand(image),
 }
 // the broker keeps a served token 3 s: a cold read must not meet a user requested less than that ago
 const TOKEN_CACHE_SECONDS = 3
@@ -145,16 +151,11 @@ async function main(): Promise<Results> {
     MAX_OPEN_FLOWS_PER_CALLER: '1000000',
     LOG_LEVEL: settings.logLevel,
   })
-  // the image's variables the bench does not set itself (its HOST, PORT and DATA_DIR are the container's)
-  const imageEnv = Object.fromEntries(
-    Object.entries(image.env).filter(([name]) => name !== 'PORT' && !(name in brokerEnv(0, 1))),
-  )
-  settings.imageCommand = imageCommand(image, Object.keys(imageEnv))
   const startBroker = async (
     concurrency: number,
     name = `broker-c${concurrency}`,
     databaseUrl = db.url,
-    runtime: { nodeFlags: string[]; env?: Record<string, string> } = { nodeFlags: settings.nodeFlags },
+    runtime: BrokerRuntime = { nodeFlags: settings.nodeFlags },
   ): Promise<Service> => {
     const port = await freePort()
     return startService({
@@ -216,7 +217,7 @@ async function main(): Promise<Results> {
     const withBroker = async <T>(
       name: string,
       fn: (broker: Service) => Promise<T>,
-      runtime?: { nodeFlags: string[]; env: Record<string, string> },
+      runtime?: BrokerRuntime,
     ): Promise<T> => {
       const broker = await startBroker(8, name, db.url, runtime)
       try {
@@ -235,7 +236,7 @@ async function main(): Promise<Results> {
           withBroker(
             'broker-image',
             (shipped) => measureHttp({ broker, shipped }, auth, tokenPath, users, idp.providerId, db.url),
-            { nodeFlags: [...settings.imageFlags, ...settings.nodeFlags], env: imageEnv },
+            { nodeFlags: [...settings.imageFlags, ...settings.nodeFlags], env: imageTuning(image) },
           ),
         )),
       )
@@ -284,7 +285,7 @@ async function statementsOf(service: Service): Promise<number> {
 /**
  * Baseline, hot, cold and POST /authorizations, in rounds; ratios pair each scenario with its round's baseline (the
  * cold rows also with the ceiling: a bare route doing one primary-key read on a pool like the broker's). The hot, cold
- * and start-link rows run again on `shipped`, a broker started with the image's Node flags.
+ * and start-link rows run again on `shipped`, a broker run as the image runs it (its flags and tuning).
  */
 async function measureHttp(
   { broker, shipped }: { broker: Service; shipped: Service },

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { imageCommand, imageRuntime } from '../bench/lib/image-flags.js'
+import { imageCommand, imageRuntime, imageTuning } from '../bench/lib/image-flags.js'
 import { CONFIG_VARIABLES } from '../src/config.js'
 import { loadCatalogue } from '../src/providers/templates/catalogue.js'
 import { loadProvidersFile } from '../src/services/providers-file.js'
@@ -65,14 +65,16 @@ t.test('the PROVIDERS_FILE example is a valid file', async (t) => {
 
 t.test("the production command runs the broker as the image does: its CMD's flags, its ENV's tuning", async (t) => {
   const image = imageRuntime()
-  // the variables a deploy sets for itself (NODE_ENV, HOST, PORT, DATA_DIR) are in .env; the rest is the command's
-  const tuning = Object.keys(image.env).filter((name) => !['NODE_ENV', 'HOST', 'PORT', 'DATA_DIR'].includes(name))
-  const command = `${imageCommand(image, tuning)} dist/server.js`
+  // the variables a deploy sets for itself (NODE_ENV, HOST, PORT, DATA_DIR) are in .env; the tuning is the command's
+  const command = `${imageCommand(image)} dist/server.js`
   const deploy = blocks('sh').find((block) => block.includes('npm run --silent keys'))
   t.ok(deploy, 'the production deploy block')
   const lines = (deploy ?? '').split('\n').map((line) => line.replace(/\s+#.*$/, ''))
   t.ok(lines.includes(command), `it runs ${command}`)
-  t.ok(image.flags.length > 0 && tuning.length > 0, 'the image has flags and tuning of its own to keep to')
+  t.ok(
+    image.flags.length > 0 && Object.keys(imageTuning(image)).length > 0,
+    'the image has flags and tuning of its own to keep to',
+  )
 })
 
 t.test('the configuration table names every variable, and the production command prints --help', async (t) => {

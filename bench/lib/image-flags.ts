@@ -43,7 +43,16 @@ export function imageRuntime(dockerfile = join(root, 'Dockerfile')): ImageRuntim
   return { flags: args.slice(1, entry) as string[], env }
 }
 
-/** The image's command as a shell would run it, with the variables the bench keeps: `A=1 node --flag`. */
-export function imageCommand(runtime: ImageRuntime, kept: string[]): string {
-  return [...kept.map((name) => `${name}=${runtime.env[name]}`), 'node', ...runtime.flags].join(' ')
+// what the image sets for the container it runs in (its environment, address, port and volume): each deploy sets its own
+const DEPLOY_VARIABLES = new Set(['NODE_ENV', 'HOST', 'PORT', 'DATA_DIR'])
+
+/** The ENV variables that tune the runtime rather than place the service: what every deploy should run with. */
+export function imageTuning(runtime: ImageRuntime): Record<string, string> {
+  return Object.fromEntries(Object.entries(runtime.env).filter(([name]) => !DEPLOY_VARIABLES.has(name)))
+}
+
+/** The image's command as a shell would run it, with its tuning: `A=1 node --flag`. */
+export function imageCommand(runtime: ImageRuntime): string {
+  const tuning = Object.entries(imageTuning(runtime)).map(([name, value]) => `${name}=${value}`)
+  return [...tuning, 'node', ...runtime.flags].join(' ')
 }

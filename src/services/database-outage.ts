@@ -1,6 +1,7 @@
 // What a database outage lets the broker answer without the database: answers it read from the database shortly
 // before the outage began, for a bounded time into it.
 import type { Logger } from 'pino'
+import { storeNewest } from './newest-entries.js'
 
 export interface OutageRules {
   /** How long into an outage answers read before it are still given (0: never). */
@@ -61,13 +62,8 @@ export class LastKnown<V> {
   confirm(key: string, value: V): void {
     if (this.outage.rules.graceMs <= 0) return
     const readAt = this.now()
-    this.#entries.delete(key)
     const cutoff = readAt - this.outage.rules.windowMs
-    for (const [oldest, entry] of this.#entries) {
-      if (entry.readAt >= cutoff && this.#entries.size < this.maxEntries) break
-      this.#entries.delete(oldest)
-    }
-    this.#entries.set(key, { value, readAt })
+    storeNewest(this.#entries, key, { value, readAt }, this.maxEntries, (entry) => entry.readAt < cutoff)
   }
 
   forget(key: string): void {

@@ -1,5 +1,6 @@
 import type { Secret } from '../crypto/secret.js'
 import type { ConnectionKey } from '../db/connections/index.js'
+import { storeNewest } from './newest-entries.js'
 
 export interface CachedToken {
   connectionId: string
@@ -25,8 +26,8 @@ const MAX_ENTRIES = 10_000
 
 /**
  * Decrypted access tokens of active connections for a few seconds, so a hot caller does not need the database.
- * Bounded: the oldest entry goes first when full, and entries past their time go as new ones come. Changes made in this process forget the entry at once;
- * changes made by other instances show after at most `ttlMs`.
+ * Bounded: the oldest entry goes first when full, and entries past their time go as new ones come. Changes made in
+ * this process forget the entry at once; changes made by other instances show after at most `ttlMs`.
  */
 export class TokenCache {
   readonly #entries = new Map<string, { token: CachedToken; storedAt: number }>()
@@ -55,12 +56,8 @@ export class TokenCache {
     if (this.#ttlMs <= 0) return
     const key = keyOf(token)
     const storedAt = this.#now()
-    this.#entries.delete(key)
-    for (const [oldest, entry] of this.#entries) {
-      if (storedAt - entry.storedAt < this.#ttlMs && this.#entries.size < MAX_ENTRIES) break
-      this.#entries.delete(oldest)
-    }
-    this.#entries.set(key, { token, storedAt })
+    const stale = (entry: { storedAt: number }) => storedAt - entry.storedAt >= this.#ttlMs
+    storeNewest(this.#entries, key, { token, storedAt }, MAX_ENTRIES, stale)
   }
 
   forget(connection: ConnectionKey): void {
