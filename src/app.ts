@@ -35,7 +35,7 @@ import oauthRoutes from './http/routes/oauth/index.js'
 import tokenRoutes from './http/routes/tokens/index.js'
 import adminWebhookRoutes from './http/routes/webhooks/admin.js'
 import callerWebhookRoutes from './http/routes/webhooks/caller.js'
-import { createLogger } from './logger.js'
+import { censorChildBindings, createLogger } from './logger.js'
 import { createMetrics } from './metrics.js'
 import { ProviderRegistry } from './providers/registry.js'
 import { loadCatalogue, type TemplateCatalogue } from './providers/templates/catalogue.js'
@@ -89,7 +89,9 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const { config } = options
   const timing = resolveTiming(options.timing)
-  const logger = options.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT })
+  const logger = censorChildBindings(
+    options.logger ?? createLogger({ level: config.LOG_LEVEL, format: config.LOG_FORMAT }),
+  )
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     genReqId: (req) => {

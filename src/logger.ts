@@ -143,6 +143,24 @@ export function loggerOptions(level: string): LoggerOptions {
   }
 }
 
+const CENSORING = Symbol('token-broker.censoring-children')
+
+/**
+ * `logger`, with the bindings of every child logger made from it (and from those) censored as a line's fields are:
+ * pino writes a child's bindings as they were bound, past `formatters.log`, and its own redaction looks only at their
+ * top level. Censored once, when the child is made (Fastify makes one per request, from `{ reqId }`).
+ */
+export function censorChildBindings(logger: Logger): Logger {
+  const target = logger as Logger & { [CENSORING]?: true }
+  if (target[CENSORING]) return logger
+  const child = logger.child
+  target.child = function (this: Logger, bindings: Record<string, unknown>, options?: object) {
+    return child.call(this, censorNested(bindings), options)
+  } as Logger['child']
+  target[CENSORING] = true
+  return logger
+}
+
 export interface LoggerSettings {
   level: string
   /** json: one object a line, for collectors; pretty: local times, colours on a terminal, fields below the message. */
@@ -153,7 +171,7 @@ export interface LoggerSettings {
 
 export function createLogger({ level, format = 'json', mixin }: LoggerSettings): Logger {
   const options = { ...loggerOptions(level), ...(mixin ? { mixin } : {}) }
-  return format === 'pretty' ? pino(options, prettyStream()) : pino(options)
+  return censorChildBindings(format === 'pretty' ? pino(options, prettyStream()) : pino(options))
 }
 
 // pino-pretty only where it is used; synchronous, so the last lines before an exit are not lost

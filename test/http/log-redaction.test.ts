@@ -141,6 +141,11 @@ t.test('censoring copies what it censors: the logged objects stay as they were',
   const failure = Object.assign(new Error('refused'), { refresh_token: 'rt-on-an-error' })
   app.log.info({ answer, failure, plain: { provider: 'acme' } }, 'answer')
   app.log.child({ token: 'bound-token', connectionId: 'c-1' }).info('bound')
+  app.log.child({ grant: { refresh_token: 'deep-binding-rt', scope: 'read' } }).info('nested binding')
+  app.log
+    .child({ deliveryId: 'd-1' })
+    .child({ target: { headers: { authorization: 'Bearer grandchild-key' } } })
+    .info('a child of a child')
   app.log.info({ headers: { token: 'header-token' }, res: { statusCode: 200, access_token: 'res-token' } }, 'more')
   const unreadable = Object.defineProperty({}, 'token_source', {
     enumerable: true,
@@ -152,7 +157,16 @@ t.test('censoring copies what it censors: the logged objects stay as they were',
   t.equal(headers.authorization, 'Bearer live-key', 'headers unchanged')
   t.equal(answer.body.refresh_token, 'rt-in-a-body', 'body unchanged')
   t.equal(failure.refresh_token, 'rt-on-an-error', 'error unchanged')
-  for (const value of ['live-key', 'rt-in-a-body', 'rt-on-an-error', 'bound-token', 'header-token', 'res-token']) {
+  for (const value of [
+    'live-key',
+    'rt-in-a-body',
+    'rt-on-an-error',
+    'bound-token',
+    'deep-binding-rt',
+    'grandchild-key',
+    'header-token',
+    'res-token',
+  ]) {
     t.notOk(logs.text.includes(value), `${value}: not in the log`)
   }
   const line = logs.lines
@@ -163,6 +177,7 @@ t.test('censoring copies what it censors: the logged objects stay as they were',
   t.equal(line?.answer.headers.authorization, '[redacted]')
   t.same(line?.plain, { provider: 'acme' })
   t.match(logs.text, /"connectionId":"c-1"/)
+  t.match(logs.text, /"grant":\{"refresh_token":"\[redacted\]","scope":"read"\}/, "a child logger's bindings, nested")
   t.match(logs.text, /"res":\{"statusCode":200\}/, 'a reply is written as its status')
   t.match(logs.text, /"msg":"unreadable"/, 'the line with an unreadable field is still written')
 })
