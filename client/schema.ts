@@ -3091,7 +3091,7 @@ export interface paths {
         put?: never;
         /**
          * Import a connection: tokens issued before the broker, stored encrypted
-         * @description Without an access token valid for at least 60 seconds (`accessToken` and `expiresAt`), the broker refreshes at once and stores the connection only when the provider accepted the refresh token. The same refresh token imported again leaves the connection as it is (200).
+         * @description Without an access token valid for at least 60 seconds (`accessToken` and `expiresAt`), the broker refreshes at once and stores the connection only when the provider accepted the refresh token. The same refresh token imported again leaves the connection as it is (200), also when sent twice at once, to one instance or two: the second waits for the first, so the provider sees the token once.
          */
         post: {
             parameters: {
@@ -3305,7 +3305,7 @@ export interface paths {
                         };
                     };
                 };
-                /** @description The provider refused the refresh token: nothing stored */
+                /** @description The provider refused the refresh token: nothing stored (or `conflict`: another import of this connection ran longer than the wait; try again) */
                 409: {
                     headers: {
                         [name: string]: unknown;

@@ -15,6 +15,7 @@ import {
   type GrantedFields,
 } from '../db/connections/index.js'
 import { isUniqueViolation } from '../db/errors.js'
+import { withImportClaim } from '../db/import-claims.js'
 import type { Provider } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
 import { BrokerError, conflict, notFound } from '../errors.js'
@@ -38,13 +39,19 @@ export interface ImportOutcome {
   refreshed: boolean
 }
 
-type ImportDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config' | 'now' | 'log'>
+type ImportDeps = Pick<Deps, 'db' | 'keyring' | 'providers' | 'config' | 'now' | 'log' | 'instanceId' | 'timing'>
 
 const digestOf = (refreshToken: string) => new Uint8Array(createHash('sha256').update(refreshToken, 'utf8').digest())
 const sameDigest = (a: Uint8Array | null, b: Uint8Array) => a !== null && a.length === b.length && timingSafeEqual(a, b)
 
 export function createImports(deps: ImportDeps, options: { onChange?: (connection: ConnectionKey) => void } = {}) {
   const { db, keyring } = deps
+  const claimPolicy = {
+    instanceId: deps.instanceId,
+    now: deps.now,
+    leaseSeconds: deps.timing.leaseSeconds,
+    waitMs: deps.timing.waitMs,
+  }
 
   /** The tokens to store: the imported ones when the access token is usable, else those of a refresh made now. */
   async function tokensFor(
@@ -166,6 +173,14 @@ export function createImports(deps: ImportDeps, options: { onChange?: (connectio
 
   async function importOne(item: ImportBody, provider: Provider): Promise<ImportOutcome> {
     const key = { namespace: item.namespace ?? DEFAULT_NAMESPACE, providerId: provider.id, userId: item.userId }
+    // the same import sent twice at once (a retry to another instance, while the first still runs) would present the
+    // refresh token twice: the second waits for the first, and then finds the token it stored
+    const claimed = await withImportClaim(db, key, claimPolicy, () => importClaimed(key, item, provider))
+    if (claimed.kind === 'timed_out') throw conflict('another import of this connection is in progress; try again')
+    return claimed.value
+  }
+
+  async function importClaimed(key: ConnectionKey, item: ImportBody, provider: Provider): Promise<ImportOutcome> {
     const digest = digestOf(item.refreshToken)
     const found = await findImportState(db, key)
     if (found?.grantType === 'client_credentials') throw machineConnectionExists()

@@ -147,3 +147,61 @@ t.test('a refresh token the provider refuses is refused, with nothing stored', a
   t.equal(typo.statusCode, 400)
   t.equal(await app.deps.db.prisma.connection.count(), 0)
 })
+
+t.test('the same import sent to two instances at once presents the refresh token once', async (t) => {
+  const first = await build(t, { background: false })
+  const second = await build(t, { background: false, db: first.db })
+  const idp = await startIdp(t, first.app)
+  const issued = await signIn(idp, 'carol')
+  idp.server.resetStats()
+
+  const payload = { provider: idp.providerId, userId: 'carol', refreshToken: issued.refresh_token }
+  const answers = await Promise.all(
+    [first.app, second.app, first.app].map((app) =>
+      app.inject({ method: 'POST', url: '/admin/connections/import', headers: adminHeaders, payload }),
+    ),
+  )
+  t.same(answers.map((res) => res.statusCode).sort(), [200, 200, 201], answers.map((res) => res.body).join('\n'))
+  t.same(new Set(answers.map((res) => res.json().id)).size, 1, 'one connection')
+  t.equal(idp.server.stats.tokenRequests.refresh_token, 1, 'the imported refresh token presented once')
+  t.equal(idp.server.stats.refreshTokenReuse, 0, 'no refresh token used twice')
+  const claims = await first.db.sql.rows<{ count: number }>({
+    text: 'SELECT count(*)::int AS count FROM import_claims',
+    values: [],
+  })
+  t.same(claims, [{ count: 0 }], 'no claim left behind')
+
+  const forced = await second.app.inject({
+    method: 'POST',
+    url: `/admin/connections/${answers[0]?.json().id}/refresh`,
+    headers: adminHeaders,
+  })
+  t.equal(forced.statusCode, 200, 'the grant is alive: ' + forced.body)
+})
+
+t.test('an import claimed elsewhere is waited for; one whose claim expired goes ahead', async (t) => {
+  const { app, db } = await build(t, { background: false, timing: { waitMs: 300 } })
+  const idp = await startIdp(t, app)
+  const issued = await signIn(idp, 'dave')
+  idp.server.resetStats()
+  const hold = (expiresAt: Date) =>
+    db.sql.rows({
+      text: `INSERT INTO import_claims (namespace, provider_id, user_id, owner, expires_at)
+        VALUES ('default', $1, 'dave', 'another-instance/1', $2)
+        ON CONFLICT (namespace, provider_id, user_id) DO UPDATE SET expires_at = EXCLUDED.expires_at`,
+      values: [idp.providerId, expiresAt],
+    })
+  const payload = { provider: idp.providerId, userId: 'dave', refreshToken: issued.refresh_token }
+  const send = () => app.inject({ method: 'POST', url: '/admin/connections/import', headers: adminHeaders, payload })
+
+  await hold(new Date(Date.now() + 60_000))
+  const waited = await send()
+  t.equal(waited.statusCode, 409, waited.body)
+  t.same(waited.json(), { error: 'conflict', message: 'another import of this connection is in progress; try again' })
+  t.equal(idp.server.stats.tokenRequests.refresh_token, 0, 'the token is not presented while another holds it')
+
+  await hold(new Date(Date.now() - 1_000))
+  const imported = await send()
+  t.equal(imported.statusCode, 201, imported.body)
+  t.equal(idp.server.stats.tokenRequests.refresh_token, 1)
+})

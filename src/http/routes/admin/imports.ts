@@ -25,7 +25,8 @@ const adminImportRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description:
           'Without an access token valid for at least 60 seconds (`accessToken` and `expiresAt`), the broker refreshes ' +
           'at once and stores the connection only when the provider accepted the refresh token. The same refresh ' +
-          'token imported again leaves the connection as it is (200).',
+          'token imported again leaves the connection as it is (200), also when sent twice at once, to one ' +
+          'instance or two: the second waits for the first, so the provider sees the token once.',
         security: adminSecurity,
         body: ImportBody,
         response: {
@@ -33,10 +34,14 @@ const adminImportRoutes: FastifyPluginAsyncTypebox = async (app) => {
           201: { ...ConnectionView, description: 'Imported' },
           400: invalidRequestResponse("body must have required property 'refreshToken'"),
           404: notFoundResponse('provider'),
-          409: errorResponse('The provider refused the refresh token: nothing stored', {
-            error: 'reauthorization_required',
-            message: 'the provider refused the grant: provider answered invalid_grant (HTTP 400)',
-          }),
+          409: errorResponse(
+            'The provider refused the refresh token: nothing stored (or `conflict`: another import of this ' +
+              'connection ran longer than the wait; try again)',
+            {
+              error: 'reauthorization_required',
+              message: 'the provider refused the grant: provider answered invalid_grant (HTTP 400)',
+            },
+          ),
           502: errorResponse('The provider refused our client: nothing stored', {
             error: 'provider_refused',
             message: 'provider refused our client credentials (HTTP 401)',
