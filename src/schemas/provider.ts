@@ -100,6 +100,7 @@ export const ProviderReplaceBody = Type.Object(
 export type ProviderReplaceBody = Static<typeof ProviderReplaceBody>
 
 const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,127}$'
+const envName = Type.String({ pattern: ENV_NAME })
 
 /** A PROVIDERS_FILE entry: a provider whose secret is named by an environment variable, never written in the file. */
 export const ProviderFileEntry = Type.Object(
@@ -107,9 +108,10 @@ export const ProviderFileEntry = Type.Object(
     id: ProviderCreateBody.properties.id,
     ...withoutSecret(writable),
     clientSecretEnv: Type.Optional(
-      Type.String({
-        pattern: ENV_NAME,
-        description: 'The environment variable that holds the client secret',
+      Type.Union([envName, Type.Array(envName, { minItems: 1, maxItems: MAX_CLIENT_SECRETS, uniqueItems: true })], {
+        description:
+          'The environment variable that holds the client secret; a list of them during a rotation, their secrets ' +
+          'in that order (as a list clientSecret: the first used, the next ones tried on invalid_client)',
       }),
     ),
     privateKeyEnv: Type.Optional(

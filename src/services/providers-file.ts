@@ -1,7 +1,7 @@
 // PROVIDERS_FILE: providers declared in JSON or YAML, upserted at start. Client secrets are never in the file:
-// each entry names the environment variable that holds its secret (`clientSecretEnv`) or its private_key_jwt key
-// (`privateKeyEnv`). Entries are checked by the
-// provider schema the admin API uses, then by the same rules.
+// each entry names the environment variable that holds its secret (`clientSecretEnv`, a list of them during a
+// rotation) or its private_key_jwt key (`privateKeyEnv`). Entries are checked by the provider schema the admin API
+// uses, then by the same rules.
 import { readFileSync } from 'node:fs'
 import { BrokerError, ConfigError } from '../errors.js'
 import { ProviderFileEntry } from '../schemas/provider.js'
@@ -46,13 +46,14 @@ export function loadProvidersFile(path: string, templates: TemplateCatalogue, en
     const checked = checkEntry(entry)
     if (!checked.ok) throw new ConfigError(VARIABLE, `${name}: ${checked.errors.join('; ')}`)
     const { clientSecretEnv, privateKeyEnv, ...fields } = checked.value
-    const fromEnv = (variable: string | undefined) => {
-      if (variable === undefined) return undefined
+    const read = (variable: string) => {
       const value = env[variable]
       if (!value) throw new ConfigError(VARIABLE, `${name}: environment variable ${variable} is not set`)
       return value
     }
-    const clientSecret = fromEnv(clientSecretEnv)
+    const fromEnv = (variable: string | undefined) => (variable === undefined ? undefined : read(variable))
+    // a list during a rotation: its secrets in that order, as a list clientSecret
+    const clientSecret = Array.isArray(clientSecretEnv) ? clientSecretEnv.map(read) : fromEnv(clientSecretEnv)
     const privateKey = fromEnv(privateKeyEnv)
     if (clientSecret === undefined && privateKey === undefined) {
       throw new ConfigError(VARIABLE, `${name}: give clientSecretEnv, or privateKeyEnv with private_key_jwt`)

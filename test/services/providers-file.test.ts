@@ -151,3 +151,27 @@ t.test('a private_key_jwt provider takes its key from privateKeyEnv', async (t) 
   })
   t.match((await app.services.providers.get('k')).hasPrivateKey, true)
 })
+
+t.test('during a rotation clientSecretEnv names a list of variables: their secrets in that order', async (t) => {
+  const entry = (names: string) => `- { id: g, preset: glimesh, clientId: c, clientSecretEnv: ${names} }\n`
+  const secrets = { NEW_SECRET: 'new-secret', OLD_SECRET: 'old-secret' }
+  const [input] = loadProvidersFile(file('rotation.yaml', entry('[NEW_SECRET, OLD_SECRET]')), catalogue, secrets)
+  t.same(input?.clientSecret, ['new-secret', 'old-secret'])
+  t.throws(
+    () => loadProvidersFile(file('rotation.yaml', entry('[NEW_SECRET, OLD_SECRET]')), catalogue, { NEW_SECRET: 'n' }),
+    /provider 1 \(g\): environment variable OLD_SECRET is not set/,
+  )
+  for (const names of ['[]', '[NEW_SECRET, NEW_SECRET]', '[A, B, C, D, E, F]', '["not a name"]']) {
+    t.throws(
+      () => loadProvidersFile(file('rotation.yaml', entry(names)), catalogue, secrets),
+      /provider 1 \(g\): .*clientSecretEnv/,
+      names,
+    )
+  }
+
+  const { app, db } = await build(t)
+  await applyProvidersFile(app.services.providers, [input as NonNullable<typeof input>])
+  const stored = await db.prisma.provider.findUniqueOrThrow({ where: { id: 'g' } })
+  t.equal(app.deps.keyring.decrypt(stored.clientSecretEnc as Uint8Array, clientSecretContext('g')), 'new-secret')
+  t.ok(stored.fallbackClientSecretsEnc, 'the older one kept to try on invalid_client')
+})
