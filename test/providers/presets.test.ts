@@ -495,10 +495,12 @@ const documented: Record<string, Documented> = {
     pkce: true,
   },
   hubspot: {
-    docs: 'https://developers.hubspot.com/docs/api/oauth/tokens',
+    docs: 'https://developers.hubspot.com/docs/api-reference/latest/authentication/manage-oauth-tokens',
     authorize: 'https://app.hubspot.com/oauth/authorize',
     scopes: space,
-    token: 'https://api.hubapi.com/oauth/v1/token',
+    // the date-versioned endpoints that replace v1 (deprecated on February 16, 2027)
+    token: 'https://api.hubapi.com/oauth/2026-03/token',
+    revoke: 'https://api.hubapi.com/oauth/2026-03/token/revoke',
     auth: 'post',
     pkce: true,
   },
