@@ -152,17 +152,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     log: logger,
     timing,
   }
-  const services = createServices(deps)
-  const scheduler = createRefreshScheduler(
-    deps,
-    {
-      refresher: services.refresher,
-      sweepUnconfirmed: services.confirmations.sweep,
-      warnExpiring: services.expiryWarnings.warnExpiring,
-      pruneDeliveries: services.webhookDeliveries.prune,
-    },
-    options.scheduler,
-  )
+  const services = createServices(deps, { circuitThreshold: options.scheduler?.circuitThreshold })
+  const scheduler = createRefreshScheduler(deps, {
+    refresher: services.refresher,
+    circuits: services.circuits,
+    sweepUnconfirmed: services.confirmations.sweep,
+    warnExpiring: services.expiryWarnings.warnExpiring,
+    pruneDeliveries: services.webhookDeliveries.prune,
+  })
   const webhookSender = createWebhookSender(deps, options.webhooks)
   app.decorate('deps', deps)
   app.decorate('services', services)

@@ -7,8 +7,8 @@ import {
   type ConnectionWithProvider,
 } from '../db/connections/index.js'
 import type { Deps } from '../deps.js'
+import type { ProviderCircuits } from '../providers/circuits.js'
 import type { RefreshResult, RefreshService } from '../services/refresh.js'
-import { CIRCUIT_STATE_VALUE, DEFAULT_CIRCUIT_THRESHOLD, ProviderCircuits } from './provider-circuits.js'
 
 export interface TickReport {
   claimed: number
@@ -29,6 +29,8 @@ type SchedulerDeps = Pick<Deps, 'db' | 'metrics' | 'now' | 'instanceId' | 'log' 
  */
 export interface ScheduledWork {
   refresher: RefreshService
+  /** The providers' circuits, shared with the refreshes callers ask for. */
+  circuits: ProviderCircuits
   /** Revokes and drops the grants of confirmed flows nobody confirmed in time. */
   sweepUnconfirmed: () => Promise<number>
   /** Sends connection.expiring for refresh tokens about to expire, once each. */
@@ -44,18 +46,12 @@ export interface SchedulerOptions {
 
 export function createRefreshScheduler(
   deps: SchedulerDeps,
-  { refresher, sweepUnconfirmed, warnExpiring, pruneDeliveries }: ScheduledWork,
-  options: SchedulerOptions = {},
+  { refresher, circuits, sweepUnconfirmed, warnExpiring, pruneDeliveries }: ScheduledWork,
 ) {
   const { db, metrics, log } = deps
   const concurrency = deps.config.REFRESH_CONCURRENCY
   // one provider's share of the slots while others have work due: a slow provider leaves the rest to the others
   const share = Math.max(1, Math.ceil(concurrency / 2))
-  const circuits = new ProviderCircuits({
-    threshold: options.circuitThreshold ?? DEFAULT_CIRCUIT_THRESHOLD,
-    log,
-    onState: (provider, state) => metrics.providerCircuitState.set({ provider }, CIRCUIT_STATE_VALUE[state]),
-  })
   // refreshes in flight per provider, over the ticks (a tick finishes what it started, so none overlap)
   const runningByProvider = new Map<string, number>()
   const intervalSeconds = deps.config.REFRESH_INTERVAL_SECONDS
@@ -101,15 +97,6 @@ export function createRefreshScheduler(
     const running = (runningByProvider.get(providerId) ?? 0) + delta
     if (running > 0) runningByProvider.set(providerId, running)
     else runningByProvider.delete(providerId)
-  }
-
-  /** True when the outcome closed the provider's circuit (a probe answered). */
-  function recordOutcome(providerId: string, result: RefreshResult | undefined): boolean {
-    if (result?.kind === 'failed') circuits.failed(providerId)
-    else if (result?.kind === 'refreshed' || result?.kind === 'reauthorization_required') {
-      return circuits.succeeded(providerId)
-    }
-    return false
   }
 
   async function refreshClaimed(row: ConnectionWithProvider, owner: string): Promise<RefreshResult | undefined> {
@@ -170,11 +157,12 @@ export function createRefreshScheduler(
             // a claimed row is due: it has a nextRefreshAt
             lag = Math.max(lag, (deps.now().getTime() - (row.nextRefreshAt as Date).getTime()) / 1000)
             track(row.providerId, 1)
-            if (circuits.isOpen(row.providerId)) probed.add(row.providerId)
-            circuits.started(row.providerId)
+            const probe = circuits.isOpen(row.providerId)
+            if (probe) probed.add(row.providerId)
+            // the refresh tells the circuit what the provider did; a probe that closed it lets the rest follow
             const job = refreshClaimed(row, owner).then((result) => {
               seen.set(row.id, dueAgainFrom(result))
-              if (recordOutcome(row.providerId, result)) circuitClosed = true
+              if (probe && !circuits.isOpen(row.providerId)) circuitClosed = true
               count(report, result)
             })
             const tracked: Promise<void> = job.finally(() => {

@@ -1,3 +1,4 @@
+import { CIRCUIT_STATE_VALUE, DEFAULT_CIRCUIT_THRESHOLD, ProviderCircuits } from '../providers/circuits.js'
 // The use cases, built once from the dependencies: what the HTTP routes, the scheduler and the start-up code call.
 import type { ConnectionKey } from '../db/connections/index.js'
 import type { Deps } from '../deps.js'
@@ -23,7 +24,12 @@ import { createExpiryWarnings } from './expiry-warnings.js'
 import { DatabaseOutage, LastKnown, RECALL_WINDOW_MS } from './database-outage.js'
 import { keyOf, TokenCache, type CachedToken } from './token-cache.js'
 
-export function createServices(deps: Deps) {
+export interface ServicesOptions {
+  /** Transient failures in a row after which a provider's circuit opens (default 5). */
+  circuitThreshold?: number | undefined
+}
+
+export function createServices(deps: Deps, options: ServicesOptions = {}) {
   // one token cache for the instance: every stored change forgets the connection's entry at once
   const now = () => deps.now().getTime()
   const tokenCache = new TokenCache({ ttlMs: deps.timing.tokenCacheTtlMs, now })
@@ -37,7 +43,14 @@ export function createServices(deps: Deps) {
     tokenCache.forget(connection)
     lastKnownTokens.forget(keyOf(connection))
   }
-  const refresher = createRefreshService(deps, { onChange })
+  // one circuit per provider for the instance: the scheduler's refreshes and the ones callers ask for open it alike
+  const circuits = new ProviderCircuits({
+    threshold: options.circuitThreshold ?? DEFAULT_CIRCUIT_THRESHOLD,
+    probeIntervalMs: deps.config.REFRESH_INTERVAL_SECONDS * 1000,
+    log: deps.log,
+    onState: (provider, state) => deps.metrics.providerCircuitState.set({ provider }, CIRCUIT_STATE_VALUE[state]),
+  })
+  const refresher = createRefreshService(deps, { onChange, circuits })
   const grants = createGrantStore(deps, { onChange })
   const confirmations = createConfirmations(deps, grants)
   const callers = createCallerService(deps, outage)
@@ -51,9 +64,10 @@ export function createServices(deps: Deps) {
     callbacks: createCallbackService(deps, { grants, confirmations }),
     confirmations,
     expiryWarnings: createExpiryWarnings(deps),
-    tokens: createTokenService(deps, { refresher, cache: tokenCache, lastKnown: lastKnownTokens, outage }),
+    tokens: createTokenService(deps, { refresher, circuits, cache: tokenCache, lastKnown: lastKnownTokens, outage }),
     tokenCache,
     refresher,
+    circuits,
     revoker,
     machineConnections: createMachineConnections(deps, { revoker, onChange }),
     imports,

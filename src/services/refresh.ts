@@ -11,6 +11,7 @@ import {
 import type { Connection } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
 import { BrokerError, notFound, providerUnavailable, reauthorizationRequired } from '../errors.js'
+import type { ProviderCircuits } from '../providers/circuits.js'
 import { requestClientCredentials } from '../providers/client-credentials.js'
 import { classifyProviderError, type ProviderFailure } from '../providers/failures.js'
 import { openRefreshToken } from './connection-tokens.js'
@@ -74,6 +75,8 @@ export interface RefreshRequest {
 export interface RefreshServiceOptions {
   /** Told about every stored change, so a cache can forget the connection. */
   onChange?: (connection: ConnectionKey) => void
+  /** Told what each call to a provider showed: a failure counts towards opening its circuit, an answer closes it. */
+  circuits?: ProviderCircuits
 }
 
 type RefreshDeps = Pick<
@@ -156,6 +159,7 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
     const stopTimer = metrics.refreshDuration.startTimer()
     let response: client.TokenEndpointResponse | undefined
     let failure: ProviderFailure | undefined
+    options.circuits?.started(row.providerId)
     try {
       response = await renew(row)
     } catch (err) {
@@ -163,6 +167,9 @@ export function createRefreshService(deps: RefreshDeps, options: RefreshServiceO
     } finally {
       stopTimer()
     }
+    // new tokens, or the grant refused, are an answer; anything else (down, slow, refusing our client) a failure
+    if (failure && failure.kind !== 'invalid_grant') options.circuits?.failed(row.providerId)
+    else options.circuits?.succeeded(row.providerId)
     // The provider may have rotated the refresh token: nothing happens between its answer and this write.
     const hold: LeaseHold = { row, owner, trigger: request.trigger, actor: request.actor }
     if (response) return storeSuccess(hold, response)

@@ -3,6 +3,7 @@ import { createConnectionReader, type ConnectionKey } from '../db/connections/in
 import { isDatabaseUnavailable } from '../db/errors.js'
 import type { Connection } from '../db/generated/client.js'
 import type { Deps } from '../deps.js'
+import type { ProviderCircuits } from '../providers/circuits.js'
 import { invalidRequest, notFound, providerUnavailable, reauthorizationRequired } from '../errors.js'
 import { assertProviderAllowed, type Caller } from './callers.js'
 import { openAccessToken } from './connection-tokens.js'
@@ -54,10 +55,17 @@ export function createTokenService(
   deps: ServeDeps,
   {
     refresher,
+    circuits,
     cache,
     lastKnown,
     outage,
-  }: { refresher: RefreshService; cache: TokenCache; lastKnown: LastKnown<CachedToken>; outage: DatabaseOutage },
+  }: {
+    refresher: RefreshService
+    circuits: ProviderCircuits
+    cache: TokenCache
+    lastKnown: LastKnown<CachedToken>
+    outage: DatabaseOutage
+  },
 ) {
   const { db, keyring } = deps
   const { waitMs } = deps.timing
@@ -206,6 +214,14 @@ export function createTokenService(
       }
       if (refreshes >= MAX_REFRESHES_PER_REQUEST)
         throw providerUnavailable('the refreshed token is still too short-lived')
+      // a provider failing again and again: its callers are answered at once, but for a probe now and then
+      const nowMs = now.getTime()
+      if (!circuits.admits(key.providerId, nowMs)) {
+        throw providerUnavailable(
+          'the provider failed repeatedly: refreshes are paused, but for a probe now and then; try again',
+          circuits.retryAfterSeconds(key.providerId, nowMs),
+        )
+      }
       const refreshing = refresher.refresh(row.id, {
         need,
         trigger: 'on_demand',

@@ -1,12 +1,14 @@
 // One bad provider degrades only itself. A slow provider holds at most its share of the scheduler's slots while
 // another provider's connections are due, and a provider that keeps failing opens its circuit: one probe refresh per
-// tick instead of a refresh for every due connection, until a probe succeeds.
+// tick instead of a refresh for every due connection, until a probe succeeds. Callers' refreshes (GET /tokens) open it
+// as well, and while it is open they are answered at once, but for a probe now and then.
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { setTimeout as sleep } from 'node:timers/promises'
 import t from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { build } from '../helper.js'
-import { createProvider, seedConnection } from '../support/fixtures.js'
+import { createCaller, createProvider, seedConnection } from '../support/fixtures.js'
 
 type Behaviour = 'ok' | 'fail' | { delayMs: number }
 
@@ -131,4 +133,49 @@ t.test('a failing provider opens its circuit: one probe per tick, until it answe
     `${JSON.stringify(third)} a successful probe closes the circuit and the rest follow in the same tick`,
   )
   t.equal(await circuitState(app, 'down'), 0, 'closed')
+})
+
+t.test('callers refreshing through a failing provider open its circuit: then one probe per interval', async (t) => {
+  const { app } = await build(t, {
+    background: false,
+    config: { REFRESH_INTERVAL_SECONDS: 1 },
+    scheduler: { circuitThreshold: 3 },
+  })
+  const tokens = await startTokenServer(t, { down: 'fail' })
+  await createProvider(app, {
+    id: 'down',
+    authorizationEndpoint: `${tokens.base}/down/authorize`,
+    tokenEndpoint: `${tokens.base}/down/token`,
+  })
+  const caller = await createCaller(app, { allowedProviders: ['down'] })
+  for (let i = 0; i < 8; i++) {
+    const { id } = await seedConnection(app, { providerId: 'down', userId: `u${i}` })
+    // expired: every read needs a refresh
+    await app.deps.db.prisma.connection.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } })
+  }
+  const get = (i: number) => app.inject({ url: `/tokens/u${i}?provider=down`, headers: caller.headers })
+  const calls = () => tokens.stats.down?.requests ?? 0
+
+  for (let i = 0; i < 3; i++) t.equal((await get(i)).statusCode, 503, `u${i}: the provider failed`)
+  t.equal(calls(), 3)
+  t.equal(await circuitState(app, 'down'), 2, 'three failures in a row open the circuit')
+  t.equal((await get(3)).statusCode, 503, 'the first caller after it opened probes')
+  t.equal(calls(), 4)
+  const paused = await get(4)
+  t.equal(paused.statusCode, 503)
+  t.equal(calls(), 4, 'the next caller is answered at once, without a call')
+  t.match(paused.json(), { error: 'provider_unavailable', message: /refreshes are paused/ })
+  t.ok(Number(paused.headers['retry-after']) >= 1, `Retry-After: ${paused.headers['retry-after']}`)
+
+  tokens.behaviours.down = 'ok'
+  t.equal((await get(5)).statusCode, 503, 'still paused until the next probe is due')
+  t.equal(calls(), 4)
+  await sleep(1_100)
+  const probed = await get(5)
+  t.equal(probed.statusCode, 200, probed.body)
+  t.equal(calls(), 5, 'a probe went')
+  t.equal(await circuitState(app, 'down'), 0, 'its answer closed the circuit')
+  t.equal((await get(6)).statusCode, 200)
+  t.equal((await get(7)).statusCode, 200)
+  t.equal(calls(), 7, 'and callers refresh as before')
 })

@@ -1,6 +1,8 @@
-// A circuit breaker per provider for the refresh daemon. After `threshold` transient failures in a row the circuit
-// opens: the scheduler then sends the provider one refresh per tick (the probe) instead of its share of the slots,
-// until a refresh succeeds and closes it again. A provider that is down costs one refresh per tick, not all of them.
+// A circuit breaker per provider, shared by the refresh daemon and the refreshes callers ask for (GET /tokens). After
+// `threshold` transient failures in a row, of either, the circuit opens: the scheduler then sends the provider one
+// refresh per tick (the probe) instead of its share of the slots, and callers' refreshes go to it one per
+// `probeIntervalMs`, the others answered at once; a refresh that succeeds closes it again. A provider that is down
+// costs a refresh now and then, not every due connection's and every waiting caller's.
 import type { Logger } from 'pino'
 
 export type CircuitState = 'closed' | 'open' | 'half_open'
@@ -11,10 +13,14 @@ export const CIRCUIT_STATE_VALUE: Record<CircuitState, number> = { closed: 0, ha
 interface Circuit {
   failures: number
   open: boolean
+  /** When a caller's refresh last went to the provider while the circuit was open. */
+  probedAt?: number
 }
 
 export interface CircuitOptions {
   threshold: number
+  /** While open, callers' refreshes go to the provider once per this long (the scheduler probes once per tick). */
+  probeIntervalMs: number
   log: Pick<Logger, 'warn' | 'info'>
   onState?: (providerId: string, state: CircuitState) => void
 }
@@ -36,6 +42,25 @@ export class ProviderCircuits {
   /** The providers whose circuit is open. */
   open(): string[] {
     return [...this.#circuits].filter(([, circuit]) => circuit.open).map(([id]) => id)
+  }
+
+  /**
+   * Whether a refresh a caller asked for may go to this provider at `nowMs`: always while its circuit is closed; while
+   * open, one per `probeIntervalMs` (its probe). Call `started` when it goes.
+   */
+  admits(providerId: string, nowMs: number): boolean {
+    const circuit = this.#circuits.get(providerId)
+    if (!circuit?.open) return true
+    const since = nowMs - (circuit.probedAt ?? -Infinity)
+    if (since >= 0 && since < this.#options.probeIntervalMs) return false
+    circuit.probedAt = nowMs
+    return true
+  }
+
+  /** How long until `admits` lets a caller's refresh of this provider through again, in whole seconds (at least 1). */
+  retryAfterSeconds(providerId: string, nowMs: number): number {
+    const probedAt = this.#circuits.get(providerId)?.probedAt ?? nowMs
+    return Math.max(1, Math.ceil((probedAt + this.#options.probeIntervalMs - nowMs) / 1000))
   }
 
   /** A refresh of this provider starts: while open it is the probe. */
