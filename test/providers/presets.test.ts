@@ -374,6 +374,8 @@ interface Documented {
   authorize: string
   /** The RFC 7009 revocation endpoint the provider documents, when there is one the broker can call. */
   revoke?: string
+  /** How long a refresh token lasts, as the provider documents it: the template's rule where an answer does not say. */
+  refreshTokenLifetimeSeconds?: number
   authorizeParams?: Record<string, string>
   /** Parameters the provider documents for the code exchange beyond RFC 6749's. */
   tokenParams?: Record<string, string>
@@ -450,6 +452,8 @@ const documented: Record<string, Documented> = {
     token: 'https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/token',
     auth: 'post',
     pkce: true,
+    // 90 days without use
+    refreshTokenLifetimeSeconds: 7_776_000,
   },
   github: {
     docs: 'https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps',
@@ -466,6 +470,8 @@ const documented: Record<string, Documented> = {
     token: 'https://github.com/login/oauth/access_token',
     auth: 'post',
     pkce: true,
+    // six months (the answer says so too, in refresh_token_expires_in)
+    refreshTokenLifetimeSeconds: 15_897_600,
   },
   gitlab: {
     docs: 'https://docs.gitlab.com/api/oauth2/',
@@ -515,6 +521,8 @@ const documented: Record<string, Documented> = {
     revoke: 'https://identity.xero.com/connect/revocation',
     auth: 'basic',
     pkce: true,
+    // 60 days without use
+    refreshTokenLifetimeSeconds: 5_184_000,
   },
   quickbooks: {
     docs: 'https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/oauth-2.0',
@@ -523,6 +531,8 @@ const documented: Record<string, Documented> = {
     token: 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer',
     auth: 'basic',
     pkce: true,
+    // 100 days, rolling (https://developer.intuit.com/app/developer/qbo/docs/develop/authentication-and-authorization/faq)
+    refreshTokenLifetimeSeconds: 8_640_000,
   },
   zendesk: {
     docs: 'https://developer.zendesk.com/api-reference/ticketing/oauth/grant_type_tokens/',
@@ -773,6 +783,11 @@ t.test('every catalogue template renders its documented requests', async (t) => 
       (created.json() as { revocationEndpoint?: string | null }).revocationEndpoint ?? undefined,
       shape.revoke,
       `${name}: revocation endpoint`,
+    )
+    t.equal(
+      (created.json() as { refreshTokenLifetimeSeconds?: number | null }).refreshTokenLifetimeSeconds ?? undefined,
+      shape.refreshTokenLifetimeSeconds,
+      `${name}: refresh token lifetime`,
     )
   }
   const caller = await admin('POST', '/admin/clients', {
