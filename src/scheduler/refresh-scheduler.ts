@@ -9,6 +9,7 @@ import {
 import type { Deps } from '../deps.js'
 import type { ProviderCircuits } from '../providers/circuits.js'
 import type { RefreshResult, RefreshService } from '../services/refresh.js'
+import { ClaimedInTick } from './claimed-in-tick.js'
 
 export interface TickReport {
   claimed: number
@@ -63,21 +64,18 @@ export function createRefreshScheduler(
   let loop: Promise<void> | undefined
 
   /**
-   * `seen` holds the connections claimed in this tick, each with the time from which it may be due again: only those
-   * that could be due now are sent as `exclude`, so the statement stays small however many this tick refreshes.
-   */
-  /**
    * Claims up to `limit` due connections, at most `perProvider` per provider counting those in flight (one for a
    * provider whose circuit is open). `capped`: some provider's limit held rows back, so more may be due.
    */
   async function claim(
     limit: number,
-    seen: Map<string, number>,
+    seen: ClaimedInTick,
     perProvider: number,
     probed: ReadonlySet<string>,
   ): Promise<{ owner: string; rows: ConnectionWithProvider[]; capped: boolean }> {
     const terms = leaseTerms(leasePolicy, newLeaseOwner(deps.instanceId))
-    const exclude = [...seen].filter(([, dueFrom]) => dueFrom <= terms.now.getTime()).map(([id]) => id)
+    // only those that could be due now: the statement stays small however many this tick refreshes
+    const exclude = seen.exclude(terms.now.getTime())
     const providerLimits = new Map<string, number>()
     for (const provider of new Set([...runningByProvider.keys(), ...circuits.open()])) {
       // an open circuit: one probe per tick
@@ -135,7 +133,7 @@ export function createRefreshScheduler(
     } catch (err) {
       log.warn({ err }, 'deleting old webhook deliveries failed')
     }
-    const seen = new Map<string, number>()
+    const seen = new ClaimedInTick()
     // providers whose open circuit was probed in this tick
     const probed = new Set<string>()
     const running = new Set<Promise<void>>()
@@ -152,7 +150,7 @@ export function createRefreshScheduler(
           const { owner, rows, capped } = batch
           if (rows.length < free && !capped) exhausted = true
           for (const row of rows) {
-            seen.set(row.id, -Infinity)
+            seen.claimed(row.id)
             report.claimed += 1
             // a claimed row is due: it has a nextRefreshAt
             lag = Math.max(lag, (deps.now().getTime() - (row.nextRefreshAt as Date).getTime()) / 1000)
@@ -161,7 +159,7 @@ export function createRefreshScheduler(
             if (probe) probed.add(row.providerId)
             // the refresh tells the circuit what the provider did; a probe that closed it lets the rest follow
             const job = refreshClaimed(row, owner).then((result) => {
-              seen.set(row.id, dueAgainFrom(result))
+              seen.finished(row.id, dueAgainFrom(result))
               if (probe && !circuits.isOpen(row.providerId)) circuitClosed = true
               count(report, result)
             })
