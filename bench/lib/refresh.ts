@@ -29,8 +29,12 @@ export interface RefreshFigures {
   refreshGrants: number
   refreshTokenReuse: number
   grantErrors: number
-  /** CPU time of the broker processes per refresh (user + system), all replicas together. */
+  /** CPU time of the broker processes per refresh (user + system), all replicas together, once warm. */
   brokerCpuUs: number
+  /** The same for the refreshes each row makes first, right after its brokers started (their code not yet compiled). */
+  warmupCpuUs?: number
+  /** How many connections those first refreshes renewed. */
+  warmupConnections?: number
   /** Database statements the brokers sent per refresh (claims, stores, and the background's polls). */
   statementsPerRefresh: number
   /** Scheduler claims that found nothing to refresh, all replicas together (the cost of coordination). */
@@ -108,6 +112,31 @@ function rateOf(times: readonly number[]): number {
   return (times.length - 1) / ((last - first) / 1000)
 }
 
+/**
+ * Makes `ids` due now and waits until each holds a token stored since; when the last was stored. Throws when they are
+ * not all refreshed within `timeoutSeconds`.
+ */
+async function refreshAll(pool: pg.Pool, ids: string[], timeoutSeconds: number): Promise<{ dueAt: Date; last: Date }> {
+  const dueAt = new Date()
+  await pool.query(`UPDATE connections SET next_refresh_at = $2 WHERE id = ANY($1::uuid[])`, [
+    ids,
+    new Date(dueAt.getTime() - 1000),
+  ])
+  const deadline = Date.now() + timeoutSeconds * 1000
+  for (;;) {
+    const { rows } = await pool.query<{ done: string; last: Date | null }>(
+      `SELECT count(*) AS done, max(last_refreshed_at) AS last FROM connections
+       WHERE id = ANY($1::uuid[]) AND last_refreshed_at >= $2`,
+      [ids, dueAt],
+    )
+    if (Number(rows[0]?.done) === ids.length) return { dueAt, last: rows[0]?.last as Date }
+    if (Date.now() > deadline) {
+      throw new ScenarioError(`refresh: ${rows[0]?.done}/${ids.length} refreshed after ${timeoutSeconds} s`)
+    }
+    await sleep(50)
+  }
+}
+
 export async function measureRefresh(
   context: RefreshContext,
   {
@@ -115,12 +144,17 @@ export async function measureRefresh(
     concurrency,
     timeoutSeconds,
     replicas = 1,
-  }: { connections: number; concurrency: number; timeoutSeconds: number; replicas?: number },
+    warmup = Math.ceil(connections / 2),
+  }: { connections: number; concurrency: number; timeoutSeconds: number; replicas?: number; warmup?: number },
 ): Promise<RefreshFigures> {
   const { tool, idp, pool } = context
   const names = (prefix: string, count: number) => Array.from({ length: count }, (_, i) => `${prefix}-${i}`)
   const users = await mintUsers(tool, idp, names(`refresh-c${concurrency}`, connections))
   const ids = users.map((user) => user.connectionId)
+  // refreshed first, untimed for the ratios: the provider has served since the bench began, the brokers have just
+  // started; what a broker costs once it runs is measured after these
+  const warm = await mintUsers(tool, idp, names(`warmup-c${concurrency}`, warmup))
+  const warmIds = warm.map((user) => user.connectionId)
   // tokens for the direct measurement: minted the same way, then removed from the broker's database
   const direct = await mintUsers(tool, idp, names(`direct-c${concurrency}`, 2 * connections))
   await pool.query('DELETE FROM connections WHERE id = ANY($1::uuid[])', [direct.map((user) => user.connectionId)])
@@ -137,6 +171,9 @@ export async function measureRefresh(
   const emptyClaims = (broker: Service) =>
     brokerMetric(broker, 'token_broker_scheduler_claims_total', '{result="empty"}')
   try {
+    const warmCpuBefore = await total((broker) => broker.cpuSeconds())
+    await refreshAll(pool, warmIds, timeoutSeconds)
+    const warmupCpuUs = (((await total((broker) => broker.cpuSeconds())) - warmCpuBefore) * 1e6) / warmup
     const before = await providerCapacity(context, directTokens.slice(0, connections), concurrency)
 
     idp.server.resetStats()
@@ -145,28 +182,7 @@ export async function measureRefresh(
     const statementsBefore = await total(statements)
     const emptyBefore = await total(emptyClaims)
     const providerCpuBefore = process.cpuUsage()
-    const dueAt = new Date()
-    await pool.query(`UPDATE connections SET next_refresh_at = $2 WHERE id = ANY($1::uuid[])`, [
-      ids,
-      new Date(dueAt.getTime() - 1000),
-    ])
-    let lastStored: Date | undefined
-    const deadline = Date.now() + timeoutSeconds * 1000
-    for (;;) {
-      const { rows } = await pool.query<{ done: string; last: Date | null }>(
-        `SELECT count(*) AS done, max(last_refreshed_at) AS last FROM connections
-         WHERE id = ANY($1::uuid[]) AND last_refreshed_at >= $2`,
-        [ids, dueAt],
-      )
-      if (Number(rows[0]?.done) === connections) {
-        lastStored = rows[0]?.last ?? undefined
-        break
-      }
-      if (Date.now() > deadline) {
-        throw new ScenarioError(`refresh: ${rows[0]?.done}/${connections} refreshed after ${timeoutSeconds} s`)
-      }
-      await sleep(50)
-    }
+    const { dueAt, last: lastStored } = await refreshAll(pool, ids, timeoutSeconds)
     const brokerCpuUs = (((await total((broker) => broker.cpuSeconds())) - brokerCpuBefore) * 1e6) / connections
     const statementsPerRefresh = ((await total(statements)) - statementsBefore) / connections
     const emptyClaimCount = (await total(emptyClaims)) - emptyBefore
@@ -195,7 +211,7 @@ export async function measureRefresh(
       concurrency,
       replicas,
       connections,
-      endToEndSeconds: ((lastStored as Date).getTime() - dueAt.getTime()) / 1000,
+      endToEndSeconds: (lastStored.getTime() - dueAt.getTime()) / 1000,
       activeSeconds: (Math.max(...brokerGrants) - Math.min(...brokerGrants)) / 1000,
       brokerRate,
       providerRates: [before.rate, after.rate],
@@ -205,12 +221,14 @@ export async function measureRefresh(
       refreshTokenReuse: stats.refreshTokenReuse,
       grantErrors: stats.grantErrors.length,
       brokerCpuUs,
+      warmupCpuUs,
+      warmupConnections: warmup,
       statementsPerRefresh,
       emptyClaims: emptyClaimCount,
       providerCpuUs: { direct: (before.cpuUs + after.cpuUs) / 2, broker: providerCpuUs },
     }
   } finally {
     await Promise.all(brokers.map((broker) => broker.stop()))
-    await pool.query('DELETE FROM connections WHERE id = ANY($1::uuid[])', [ids])
+    await pool.query('DELETE FROM connections WHERE id = ANY($1::uuid[])', [[...ids, ...warmIds]])
   }
 }

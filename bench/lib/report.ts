@@ -281,7 +281,10 @@ export function renderMarkdown(results: Results, notes: string): string {
       '"Ratio by CPU" is the rate the broker would sustain with a core to itself (one second over its CPU per ' +
       "refresh) over the provider's capacity: here the broker, Postgres and the provider share two cores. Rows with " +
       'several brokers run that many broker processes on the same due connections at once (CPU summed over them): on ' +
-      'two cores they show the cost of coordinating (leases, claims that find nothing), not a speed-up.',
+      'two cores they show the cost of coordinating (leases, claims that find nothing), not a speed-up. The provider ' +
+      'has served since the bench began; each row starts its brokers anew, so they first refresh other connections, ' +
+      "half as many as the row's (untimed for the ratios; their CPU, the code not yet compiled, is in the column " +
+      '"first after start"), and the figures are those of the row\'s connections after them.',
     '',
     table(
       [
@@ -296,6 +299,7 @@ export function renderMarkdown(results: Results, notes: string): string {
         'refresh grants seen',
         'refresh tokens reused',
         'broker CPU µs/refresh',
+        'first after start: broker CPU µs/refresh',
         'ratio by CPU',
         'provider CPU µs/grant (alone / with broker)',
         'broker CPU over provider CPU',
@@ -314,6 +318,7 @@ export function renderMarkdown(results: Results, notes: string): string {
         n(r.refreshGrants),
         n(r.refreshTokenReuse),
         n(r.brokerCpuUs),
+        r.warmupCpuUs === undefined ? '–' : `${n(r.warmupCpuUs)} (${n(r.warmupConnections ?? NaN)})`,
         n(refreshCpuRatio(r), 2),
         `${n(r.providerCpuUs.direct)} / ${n(r.providerCpuUs.broker)}`,
         n(refreshCostRatio(r), 2),
