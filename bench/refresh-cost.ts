@@ -1,0 +1,56 @@
+// The broker's own CPU per scheduled refresh, without a provider's cost or a shared machine's noise in it: N
+// connections made due again and again, refreshed by the scheduler of a broker in this process against a token
+// endpoint that answers at once (bench/instant-token-server.mjs, a process of its own), on a real Postgres. CPU is this
+// process's (user + system) per refresh, for each round; the first rounds include compiling the code.
+//   node --import tsx bench/refresh-cost.ts [--connections=2000] [--rounds=7] [--concurrency=32]
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { build } from '../test/helper.js'
+import { createProvider, seedConnection } from '../test/support/fixtures.js'
+
+const option = (name: string, fallback: number) =>
+  Number(process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback)
+const connections = option('connections', 2000)
+const rounds = option('rounds', 7)
+const concurrency = option('concurrency', 32)
+
+const server = spawn(process.execPath, [join(import.meta.dirname, 'instant-token-server.mjs'), '0'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+})
+const [portLine] = (await once(server.stdout, 'data')) as [Buffer]
+const base = `http://127.0.0.1:${portLine.toString().trim()}`
+const teardowns: Array<() => unknown> = []
+try {
+  const { app } = await build(
+    { teardown: (fn: () => unknown) => teardowns.push(fn) },
+    { background: false, config: { REFRESH_CONCURRENCY: concurrency, LOG_LEVEL: 'warn' } },
+  )
+  await createProvider(app, {
+    id: 'instant',
+    authorizationEndpoint: `${base}/authorize`,
+    tokenEndpoint: `${base}/token`,
+  })
+  for (let i = 0; i < connections; i++) await seedConnection(app, { providerId: 'instant', userId: `user-${i}` })
+  for (let round = 1; round <= rounds; round++) {
+    await app.deps.db.sql.rows({
+      text: `UPDATE connections SET next_refresh_at = now() - interval '1 minute', expires_at = now() + interval '1 minute'`,
+      values: [],
+    })
+    const statements = app.deps.db.statementCount()
+    const cpu = process.cpuUsage()
+    const started = performance.now()
+    const report = await app.scheduler.tick()
+    const used = process.cpuUsage(cpu)
+    const seconds = (performance.now() - started) / 1000
+    const per = (us: number) => (us / report.refreshed).toFixed(0)
+    console.log(
+      `round ${round}: ${report.refreshed} refreshed in ${seconds.toFixed(2)} s, ` +
+        `${per(used.user + used.system)} µs of CPU per refresh (user ${per(used.user)}, system ${per(used.system)}), ` +
+        `${((app.deps.db.statementCount() - statements) / report.refreshed).toFixed(2)} statements per refresh`,
+    )
+  }
+} finally {
+  for (const teardown of teardowns.reverse()) await teardown()
+  server.kill()
+}
