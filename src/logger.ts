@@ -68,7 +68,10 @@ export function censorFields(value: unknown, depth = 0): unknown {
     return list ?? value
   }
   let copy: Record<string, unknown> | undefined
-  for (const [key, field] of Object.entries(value)) {
+  // for...in, not Object.entries: no list of pairs for every object looked into (every request's child logger)
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue
+    const field = (value as Record<string, unknown>)[key]
     const censored = censorField(key, field, depth + 1)
     if (censored !== field) (copy ??= { ...value })[key] = censored
   }
@@ -83,7 +86,9 @@ function censorField(key: string, field: unknown, depth: number): unknown {
 
 function censorHeaders(headers: object): object {
   let copy: Record<string, unknown> | undefined
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    if (!Object.hasOwn(headers, name)) continue
+    const value = (headers as Record<string, unknown>)[name]
     const secret = SECRET_HEADERS.has(name.toLowerCase()) || SECRET_FIELDS.has(name)
     if (secret && value !== undefined) (copy ??= { ...headers })[name] = CENSOR
   }
@@ -100,8 +105,9 @@ const SERIALIZED = new Set(['req', 'res', 'err'])
 export function censorNested(line: Record<string, unknown>): Record<string, unknown> {
   try {
     let copy: Record<string, unknown> | undefined
-    for (const [key, field] of Object.entries(line)) {
-      if (SERIALIZED.has(key)) continue
+    for (const key in line) {
+      if (!Object.hasOwn(line, key) || SERIALIZED.has(key)) continue
+      const field = line[key]
       const censored = censorField(key, field, 0)
       if (censored !== field) (copy ??= { ...line })[key] = censored
     }

@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Db } from './client.js'
 import type { ConnectionKey } from './connections/index.js'
-import { leaseTerms, newLeaseOwner, type LeasePolicy } from './connections/leases.js'
+import { leaseTerms, newLeaseOwner, POLL_MS, type LeasePolicy } from './connections/leases.js'
 
 const claim = {
   name: 'import_claim_take',
@@ -19,8 +19,6 @@ const release = {
   name: 'import_claim_release',
   text: 'DELETE FROM import_claims WHERE namespace = $1 AND provider_id = $2 AND user_id = $3 AND owner = $4',
 }
-
-const POLL_MS = 100
 
 export type ClaimWait<T> = { kind: 'done'; value: T } | { kind: 'timed_out' }
 

@@ -157,7 +157,8 @@ export function leaseTerms(policy: LeasePolicy, owner: string): LeaseTerms {
   return { owner, now, until: new Date(now.getTime() + policy.leaseSeconds * 1000) }
 }
 
-const POLL_MS = 100
+/** How often a wait for another process's lease (or import claim) looks again. */
+export const POLL_MS = 100
 
 export type LeaseWait<T> =
   | { kind: 'leased'; row: ConnectionWithProvider; owner: string }
