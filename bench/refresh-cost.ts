@@ -3,7 +3,9 @@
 // endpoint that answers at once with new tokens and an ID token (bench/instant-token-server.mjs, a process of its own),
 // on a real Postgres. CPU is this process's (user + system) per refresh, for each round, then the median of the rounds
 // after the first (which includes compiling the code).
-//   node --import tsx bench/refresh-cost.ts [--connections=2000] [--rounds=7] [--concurrency=32]
+//   node --import tsx bench/refresh-cost.ts [--connections=2000] [--rounds=7] [--concurrency=32] [--provider-interval=0]
+// --provider-interval=<µs>: the token endpoint answers one request per interval at most, as a provider at its capacity
+// does (the bench's refresh rows: oidc-provider at about 1,300 µs per grant), so the refreshes end one by one.
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { join } from 'node:path'
@@ -15,10 +17,15 @@ const option = (name: string, fallback: number) =>
 const connections = option('connections', 2000)
 const rounds = option('rounds', 7)
 const concurrency = option('concurrency', 32)
+const providerInterval = option('provider-interval', 0)
 
-const server = spawn(process.execPath, [join(import.meta.dirname, 'instant-token-server.mjs'), '0', 'instant-client'], {
-  stdio: ['ignore', 'pipe', 'inherit'],
-})
+const server = spawn(
+  process.execPath,
+  [join(import.meta.dirname, 'instant-token-server.mjs'), '0', 'instant-client', String(providerInterval)],
+  {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+)
 const [portLine] = (await once(server.stdout, 'data')) as [Buffer]
 const base = `http://127.0.0.1:${portLine.toString().trim()}`
 const teardowns: Array<() => unknown> = []
