@@ -95,9 +95,12 @@ export function createRefreshOutcomes(deps: Pick<Deps, 'db' | 'keyring' | 'confi
       if (!saved) throw new LeaseLostError()
       return saved
     }
-    // the common case is a share of one statement (refreshes that end together are stored together); an event or
-    // a provider change goes with it in one transaction
-    if (!recovered && !credentialsCleared) return stored(await writer.store(write))
+    // the common case is a share of one statement (refreshes that end together are stored together; a scheduled one,
+    // which no caller waits for, may wait a little for others); an event or a provider change goes with it in one
+    // transaction
+    if (!recovered && !credentialsCleared) {
+      return stored(await writer.store(write, { gather: trigger === 'scheduler' }))
+    }
     return db.transaction(async (tx) => {
       const saved = stored((await storeRefreshed(tx, [write]))[0])
       if (recovered) {

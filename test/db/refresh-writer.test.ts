@@ -1,9 +1,11 @@
 // Refreshes that end together are stored together: one statement for many outcomes, and each outcome still gets its
-// own answer (its row, null when its lease was taken over, or its own error).
+// own answer (its row, null when its lease was taken over, or its own error). Scheduled refreshes that end one after
+// another wait a little for each other; a store a caller waits for does not wait.
 import { randomUUID } from 'node:crypto'
 import pg from 'pg'
 import t from 'tap'
-import { createRefreshWriter, MAX_STORE_BATCH, type RefreshedWrite } from '../../src/db/connections/index.js'
+import { setImmediate as nextTurn } from 'node:timers/promises'
+import { createRefreshWriter, GATHER_MS, MAX_STORE_BATCH, type RefreshedWrite } from '../../src/db/connections/index.js'
 import { openAccessToken, openRefreshToken, sealTokens } from '../../src/services/connection-tokens.js'
 import { Secret } from '../../src/crypto/secret.js'
 import { build } from '../helper.js'
@@ -110,3 +112,44 @@ t.test('a lease taken over, or an outcome the database refuses, fails alone in i
   t.equal(refused.leaseOwner, second.owner, 'the refused outcome left its row as it was')
   t.equal(await db.prisma.auditEvent.count({ where: { action: 'connection.refreshed' } }), 4)
 })
+
+t.test(
+  "scheduled refreshes that end one after another share a statement; a caller's store does not wait",
+  async (t) => {
+    const { keyring, leases, writeFor, writer } = await setup(t, 10)
+    const gathered = leases.slice(0, 6)
+    stores.length = 0
+    const started = performance.now()
+    const saved: Array<Promise<unknown>> = []
+    for (const [i, lease] of gathered.entries()) {
+      saved.push(writer.store(writeFor(lease, i), { gather: true }))
+      await nextTurn()
+    }
+    const rows = await Promise.all(saved)
+    t.ok(stores.length <= 2, `6 outcomes ending in turns of their own: ${stores.length} statements`)
+    t.ok(performance.now() - started >= GATHER_MS, 'they waited for each other')
+    t.same(
+      rows.map((row) => (row as { id: string }).id),
+      gathered.map((lease) => lease.id),
+      'each its own row',
+    )
+
+    // three scheduled outcomes are waiting when a caller's arrives: it goes at the next turn, and takes them along
+    const rest = leases.slice(6) as [(typeof leases)[0], ...typeof leases]
+    stores.length = 0
+    const waiting = rest.slice(0, 3).map((lease, i) => writer.store(writeFor(lease, 6 + i), { gather: true }))
+    await nextTurn()
+    const callerStore = writer.store(writeFor(rest[3] as (typeof leases)[0], 9))
+    for (let turn = 0; turn < 3 && stores.length === 0; turn++) await nextTurn()
+    t.equal(stores.length, 1, "the caller's store is sent within a few turns, not after the wait")
+    const caller = await callerStore
+    const taken = await Promise.all(waiting)
+    t.equal(stores.length, 1, "the caller's outcome and the waiting ones in one statement")
+    t.equal(caller?.id, rest[3]?.id)
+    t.equal(openAccessToken(keyring, caller as NonNullable<typeof caller>).reveal(), 'new-at-9')
+    t.same(
+      taken.map((row) => row?.id),
+      rest.slice(0, 3).map((lease) => lease.id),
+    )
+  },
+)
