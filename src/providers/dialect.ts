@@ -51,10 +51,18 @@ export function dialectOf(template: Template | undefined): Dialect {
   }
 }
 
+// a template's paths are few and read on every token answer: each is split once
+const segments = new Map<string, string[]>()
+const segmentsOf = (path: string): string[] => {
+  let parts = segments.get(path)
+  if (!parts) segments.set(path, (parts = path.split('.')))
+  return parts
+}
+
 /** The value at a dotted path (`team.id`) of a JSON object. */
 export function valueAt(body: unknown, path: string): unknown {
   let value = body
-  for (const part of path.split('.')) {
+  for (const part of segmentsOf(path)) {
     if (!isRecord(value)) return undefined
     value = value[part]
   }
@@ -96,8 +104,12 @@ export function metadataOf(response: object, dialect: Dialect, query?: URLSearch
   return metadata
 }
 
+const SPACED_SCOPES = /^\S+(?: \S+)*$/
+
 /** Scopes as the provider writes them (a list, or joined by its separator), as one space-separated string. */
 export function grantedScope(value: unknown, separator: string): string | undefined {
+  // most answers already are what this returns: scopes with one space between them
+  if (separator === ' ' && typeof value === 'string' && SPACED_SCOPES.test(value)) return value
   const scopes = Array.isArray(value)
     ? value.filter((scope): scope is string => typeof scope === 'string')
     : typeof value === 'string'
