@@ -46,9 +46,13 @@ export interface LeaseHold {
 // is busy; these writes may wait longer, since what they hold exists nowhere else.
 const STORE_TRANSACTION = { maxWait: 10_000, timeout: 15_000 }
 
-export function createRefreshOutcomes(deps: Pick<Deps, 'db' | 'keyring' | 'config' | 'providers'>) {
+/** `inFlight`: the refreshes of this process that may still bring an outcome to store. */
+export function createRefreshOutcomes(
+  deps: Pick<Deps, 'db' | 'keyring' | 'config' | 'providers'>,
+  { inFlight }: { inFlight?: () => number } = {},
+) {
   const { db, keyring } = deps
-  const writer = createRefreshWriter(db)
+  const writer = createRefreshWriter(db, { inFlight })
 
   /** Stores new tokens; a response without refresh_token keeps the stored one. */
   async function succeeded(hold: LeaseHold, response: client.TokenEndpointResponse, now: Date): Promise<Connection> {

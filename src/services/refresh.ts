@@ -91,8 +91,8 @@ type RefreshDeps = Pick<
  */
 export function createRefreshService(deps: RefreshDeps, options: RefreshServiceOptions = {}) {
   const { db, keyring, metrics, log } = deps
-  const outcomes = createRefreshOutcomes(deps)
   const inFlight = new Map<string, Promise<RefreshResult>>()
+  const outcomes = createRefreshOutcomes(deps, { inFlight: () => inFlight.size })
   const leasePolicy = { instanceId: deps.instanceId, now: deps.now, leaseSeconds: deps.timing.leaseSeconds }
 
   function refresh(id: string, request: RefreshRequest): Promise<RefreshResult> {

@@ -153,3 +153,23 @@ t.test(
     )
   },
 )
+
+t.test('a scheduled outcome does not wait when every refresh in flight has its outcome queued', async (t) => {
+  const { db, leases, writeFor } = await setup(t, 3)
+  let inFlight = 2
+  const writer = createRefreshWriter(db, { inFlight: () => inFlight })
+  stores.length = 0
+  const first = writer.store(writeFor(leases[0] as (typeof leases)[0], 0), { gather: true })
+  for (let turn = 0; turn < 3; turn++) await nextTurn()
+  t.equal(stores.length, 0, 'another refresh is in flight: the first outcome waits for it')
+  const second = writer.store(writeFor(leases[1] as (typeof leases)[0], 1), { gather: true })
+  for (let turn = 0; turn < 3 && stores.length === 0; turn++) await nextTurn()
+  t.equal(stores.length, 1, 'both are here: they go at once, together')
+  await Promise.all([first, second])
+  inFlight = 1
+  stores.length = 0
+  const alone = writer.store(writeFor(leases[2] as (typeof leases)[0], 2), { gather: true })
+  for (let turn = 0; turn < 3 && stores.length === 0; turn++) await nextTurn()
+  t.equal(stores.length, 1, 'the only refresh in flight: stored at once')
+  t.equal((await alone)?.id, leases[2]?.id)
+})

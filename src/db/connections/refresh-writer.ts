@@ -34,23 +34,28 @@ export type RefreshWriter = ReturnType<typeof createRefreshWriter>
  * commit). Under load most of a refresh's cost to the broker was the round trip of its store (the socket write
  * alone was a quarter of its CPU in the benchmark's profile). A store a caller waits for waits one turn of the event
  * loop, no more, and takes whatever is queued with it; a scheduled refresh's store may wait up to GATHER_MS for
- * others, until GATHER_COUNT are queued. While MAX_IN_FLIGHT statements are running, the outcomes that arrive wait
+ * others, until GATHER_COUNT are queued or every refresh `inFlight` counts has its outcome here. While MAX_IN_FLIGHT statements are running, the outcomes that arrive wait
  * for one of them to end and go together. A statement the database refuses is followed by one per outcome, so that
  * one outcome it refuses fails alone and the others are stored: each caller gets its own row, its own null (lease
  * taken over) or its own error, as with one statement each. When the database cannot be reached, every outcome of the
  * batch gets that error.
  */
-export function createRefreshWriter(db: Db) {
+export function createRefreshWriter(db: Db, { inFlight }: { inFlight?: () => number } = {}) {
   const queue: Pending[] = []
   let urgentQueued = 0
   let running = 0
+  /** Outcomes in the statements running. */
+  let writing = 0
   let immediate: NodeJS.Immediate | undefined
   let timer: NodeJS.Timeout | undefined
 
   function schedule(): void {
     if (running >= MAX_IN_FLIGHT || immediate || queue.length === 0) return
     const first = queue[0] as Pending
-    const wait = urgentQueued > 0 || queue.length >= GATHER_COUNT ? 0 : first.at + GATHER_MS - performance.now()
+    // every refresh in flight has its outcome here: none other is coming to share the statement
+    const nobodyElse = inFlight !== undefined && inFlight() <= queue.length + writing
+    const wait =
+      urgentQueued > 0 || nobodyElse || queue.length >= GATHER_COUNT ? 0 : first.at + GATHER_MS - performance.now()
     if (wait > 0) {
       timer ??= setTimeout(flush, wait)
       return
@@ -68,8 +73,10 @@ export function createRefreshWriter(db: Db) {
       const batch = queue.splice(0, MAX_STORE_BATCH)
       for (const pending of batch) if (pending.urgent) urgentQueued -= 1
       running += 1
+      writing += batch.length
       void write(batch).finally(() => {
         running -= 1
+        writing -= batch.length
         schedule()
       })
     }
