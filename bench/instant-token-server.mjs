@@ -1,9 +1,10 @@
-// A token endpoint that answers every request at once with the same refresh answer, in a process of its own, so that
-// bench/refresh-cost.ts measures the broker's side of a refresh alone. The answer carries an ID token shaped like
-// oidc-provider's (the bench's refresh grants ask for `openid`), whose claims the broker's client checks; its signature
-// is not verified on a token endpoint's answer. Listens on 127.0.0.1 at argv[2] (0: any port) and prints the port;
-// argv[3] is the client id the ID token is issued to. With argv[4] (microseconds, default 0) it answers like a
-// provider that is busy: one answer per interval at most, in the order asked, each held until its turn.
+// A token endpoint that answers every request with the same refresh answer, at once unless told to pace itself, in a
+// process of its own, so that bench/refresh-cost.ts measures the broker's side of a refresh alone. The answer carries
+// an ID token shaped like oidc-provider's (the bench's refresh grants ask for `openid`), whose claims the broker's
+// client checks; its signature is not verified on a token endpoint's answer. Listens on 127.0.0.1 at argv[2] (0: any
+// port) and prints the port; argv[3] is the client id the ID token is issued to. With argv[4] (microseconds, default
+// 0) it answers like a provider that is busy: one answer per interval at most, in the order asked, each held until
+// its turn.
 import { createServer } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { setTimeout } from 'node:timers'

@@ -11,6 +11,7 @@ import { once } from 'node:events'
 import { join } from 'node:path'
 import { build } from '../test/helper.js'
 import { createProvider, seedConnection } from '../test/support/fixtures.js'
+import { quantileOf } from './lib/load.js'
 
 const option = (name: string, fallback: number) =>
   Number(process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback)
@@ -65,7 +66,7 @@ try {
   }
   if (warmRounds.length > 0) {
     const sorted = warmRounds.sort((a, b) => a - b)
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number
+    const at = (q: number) => quantileOf(sorted, q)
     console.log(
       `rounds 2-${rounds}: median ${at(0.5).toFixed(0)} µs of CPU per refresh ` +
         `(lowest ${at(0).toFixed(0)}, quartiles ${at(0.25).toFixed(0)}-${at(0.75).toFixed(0)})`,

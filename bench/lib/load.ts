@@ -76,10 +76,14 @@ export async function runLoad(name: string, options: LoadOptions, { warmUp = fal
   return { requests: latencies.length, seconds, rps: latencies.length / seconds, ...percentiles(latencies) }
 }
 
+/** The value at quantile `q` (0 to 1) of values sorted in ascending order, by nearest rank; NaN when there are none. */
+export const quantileOf = (sorted: readonly number[], q: number): number =>
+  sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN
+
 /** p50, p90, p99 and max of latencies in milliseconds, kept to the microsecond. */
 export function percentiles(latencies: number[]): Pick<LoadFigures, 'p50' | 'p90' | 'p99' | 'max'> {
   const sorted = [...latencies].sort((a, b) => a - b)
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? NaN
+  const at = (q: number) => quantileOf(sorted, q)
   const us = (value: number) => Math.round(value * 1000) / 1000
   return { p50: us(at(0.5)), p90: us(at(0.9)), p99: us(at(0.99)), max: us(sorted.at(-1) ?? NaN) }
 }

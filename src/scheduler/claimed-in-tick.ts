@@ -1,3 +1,9 @@
+/** A finished connection, due again from `at` (ms since the epoch). */
+interface Later {
+  id: string
+  at: number
+}
+
 /**
  * The connections one tick has claimed, for its claims' `exclude`: a connection is refreshed at most once per tick.
  * Those in flight are excluded, and so is each finished one from the time its stored `nextRefreshAt` passes (it could
@@ -9,7 +15,7 @@ export class ClaimedInTick {
   /** Finished, and due again since: excluded for the rest of the tick. */
   readonly #dueAgain = new Set<string>()
   /** Finished, due again from `at`: a binary min-heap by `at`. */
-  readonly #later: Array<{ id: string; at: number }> = []
+  readonly #later: Later[] = []
 
   claimed(id: string): void {
     this.#inFlight.add(id)
@@ -28,43 +34,45 @@ export class ClaimedInTick {
 
   /** The ids a claim made at `now` must leave out. */
   exclude(now: number): string[] {
-    while (this.#later.length > 0 && (this.#later[0] as { at: number }).at <= now) {
+    while (this.#later.length > 0 && (this.#later[0] as Later).at <= now) {
       this.#dueAgain.add(this.#pop().id)
     }
     return [...this.#inFlight, ...this.#dueAgain]
   }
 
-  #push(entry: { id: string; at: number }): void {
+  #push(entry: Later): void {
     const heap = this.#later
     heap.push(entry)
     for (let i = heap.length - 1; i > 0;) {
       const parent = (i - 1) >> 1
-      if ((heap[parent] as { at: number }).at <= entry.at) break
-      heap[i] = heap[parent] as { id: string; at: number }
+      if (this.#at(parent) <= entry.at) break
+      heap[i] = heap[parent] as Later
       heap[parent] = entry
       i = parent
     }
   }
 
-  #pop(): { id: string; at: number } {
+  #pop(): Later {
     const heap = this.#later
-    const top = heap[0] as { id: string; at: number }
-    const last = heap.pop() as { id: string; at: number }
+    const top = heap[0] as Later
+    const last = heap.pop() as Later
     if (heap.length === 0) return top
     heap[0] = last
     for (let i = 0; ;) {
       const left = 2 * i + 1
       const right = left + 1
       let smallest = i
-      if (left < heap.length && (heap[left] as { at: number }).at < (heap[smallest] as { at: number }).at)
-        smallest = left
-      if (right < heap.length && (heap[right] as { at: number }).at < (heap[smallest] as { at: number }).at)
-        smallest = right
+      if (left < heap.length && this.#at(left) < this.#at(smallest)) smallest = left
+      if (right < heap.length && this.#at(right) < this.#at(smallest)) smallest = right
       if (smallest === i) break
-      heap[i] = heap[smallest] as { id: string; at: number }
+      heap[i] = heap[smallest] as Later
       heap[smallest] = last
       i = smallest
     }
     return top
+  }
+
+  #at(index: number): number {
+    return (this.#later[index] as Later).at
   }
 }

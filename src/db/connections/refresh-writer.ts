@@ -34,11 +34,11 @@ export type RefreshWriter = ReturnType<typeof createRefreshWriter>
  * commit). Under load most of a refresh's cost to the broker was the round trip of its store (the socket write
  * alone was a quarter of its CPU in the benchmark's profile). A store a caller waits for waits one turn of the event
  * loop, no more, and takes whatever is queued with it; a scheduled refresh's store may wait up to GATHER_MS for
- * others, until GATHER_COUNT are queued or every refresh `inFlight` counts has its outcome here. While MAX_IN_FLIGHT statements are running, the outcomes that arrive wait
- * for one of them to end and go together. A statement the database refuses is followed by one per outcome, so that
- * one outcome it refuses fails alone and the others are stored: each caller gets its own row, its own null (lease
- * taken over) or its own error, as with one statement each. When the database cannot be reached, every outcome of the
- * batch gets that error.
+ * others, until GATHER_COUNT are queued or every refresh `inFlight` counts has its outcome here. While MAX_IN_FLIGHT
+ * statements are running, the outcomes that arrive wait for one of them to end and go together. A statement the
+ * database refuses is followed by one per outcome, so that one outcome it refuses fails alone and the others are
+ * stored: each caller gets its own row, its own null (lease taken over) or its own error, as with one statement each.
+ * When the database cannot be reached, every outcome of the batch gets that error.
  */
 export function createRefreshWriter(db: Db, { inFlight }: { inFlight?: () => number } = {}) {
   const queue: Pending[] = []
